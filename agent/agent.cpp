@@ -1,0 +1,329 @@
+#include "agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "racktel/version.h"
+
+namespace racktel {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool has_value(std::uint32_t status) {
+  return status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE;
+}
+
+std::string format_limit(const char* which, double v) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%s %g", which, v);
+  return text;
+}
+
+constexpr std::size_t attention_cap = 100;
+
+}  // namespace
+
+std::string racktel_version() { return RACKTEL_VERSION; }
+
+boot_id make_boot_id() {
+  boot_id id{};
+  // The kernel's random UUID source; std::random_device is the fallback.
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  if (!urandom.read(reinterpret_cast<char*>(id.data()), id.size())) {
+    std::random_device rd;
+    for (auto& b : id) b = static_cast<std::uint8_t>(rd());
+  }
+  return id;
+}
+
+agent::agent(event_loop& loop, agent_config config, driver_loader loader)
+    : loop_(loop),
+      config_(std::move(config)),
+      loader_(std::move(loader)),
+      boot_(make_boot_id()),
+      start_time_ms_(now_ms()),
+      health_(config_.stale_after),
+      batch_(config_.batch.max_readings) {
+  mqtt_publisher::hooks hooks{
+      [this] { return encode_agent_state(state(true, "")); },
+      [this] { return encode_agent_state(state(false, "connection lost")); },
+      [this] { return catalog_payload(); },
+  };
+  publisher_ = std::make_unique<mqtt_publisher>(loop_, config_.mqtt, topic_root(config_), std::move(hooks));
+}
+
+agent::~agent() = default;
+
+void agent::start() {
+  spdlog::info("racktel-agent {} starting for site {} rack {} (boot id {})", racktel_version(),
+               config_.site, config_.rack, to_hex(boot_));
+  open_drivers();
+  rebuild_catalog();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].polling) slots_[i].polling->start();
+  }
+  arm_batch_timer();
+  publisher_->start();
+}
+
+void agent::open_drivers() {
+  for (const driver_config& dc : config_.drivers) {
+    driver_slot slot;
+    slot.config = dc;
+    if (!dc.enabled) {
+      slot.error = "disabled in the config";
+      slots_.push_back(std::move(slot));
+      continue;
+    }
+    load_result loaded = loader_.load(dc.type, dc.module);
+    if (!loaded.driver) {
+      slot.error = loaded.error;
+      spdlog::error("driver {}: {}; the agent carries on without it", dc.name, loaded.error);
+      slots_.push_back(std::move(slot));
+      continue;
+    }
+    auto opened = driver_instance::open(dc, std::move(*loaded.driver), 0);
+    if (!opened.instance) {
+      for (const auto& e : opened.errors) spdlog::error("{}", e.to_string());
+      slot.error = opened.errors.empty() ? opened.failure : opened.errors.front().to_string();
+      spdlog::error("driver {}: cannot open; the agent carries on without it", dc.name);
+      slots_.push_back(std::move(slot));
+      continue;
+    }
+    slot.instance = std::move(opened.instance);
+    slot.catalog = slot.instance->initial_catalog();
+    slot.own_lane = slot.instance->may_block();
+    lane* lane_for_slot = nullptr;
+    if (slot.own_lane) {
+      lanes_.push_back(std::make_unique<lane>(dc.name));
+      lane_for_slot = lanes_.back().get();
+    } else {
+      if (shared_lane_ == nullptr) {
+        lanes_.push_back(std::make_unique<lane>("shared"));
+        shared_lane_ = lanes_.back().get();
+      }
+      lane_for_slot = shared_lane_;
+    }
+    const std::size_t index = slots_.size();
+    slot.polling = std::make_unique<poller>(loop_, slot.instance, *lane_for_slot,
+                                           [this, index](instance_scan s) { on_scan(index, std::move(s)); });
+    spdlog::info("driver {}: type {} ({}), {} sensors in {} groups, {} lane", dc.name, dc.type,
+                 slot.instance->origin(), slot.catalog->sensors.size(), slot.catalog->groups.size(),
+                 slot.own_lane ? "own" : "shared");
+    slots_.push_back(std::move(slot));
+  }
+}
+
+void agent::rebuild_catalog() {
+  sensor_catalog next;
+  std::vector<std::string> group_names;
+  std::vector<std::uint32_t> intervals;
+  for (driver_slot& slot : slots_) {
+    slot.offset = next.sensors.size();
+    if (!slot.catalog) continue;
+    for (const sensor_meta& m : slot.catalog->sensors) {
+      next.sensors.push_back(m);
+      const read_group& g = slot.catalog->groups[m.group];
+      group_names.push_back(g.name);
+      intervals.push_back(static_cast<std::uint32_t>(g.interval.count()));
+    }
+  }
+  next.version = compute_catalog_version(next.sensors, intervals);
+  if (next.version == catalog_.version && next.sensors.size() == catalog_.sensors.size()) return;
+  const bool first = catalog_.sensors.empty() && catalog_.version == 0;
+  // Readings in hand use the old indices: send them under the old catalog first.
+  if (!first) flush_batch();
+  catalog_ = std::move(next);
+  sensor_group_names_ = std::move(group_names);
+  sensor_interval_ms_ = std::move(intervals);
+  latest_.resize(catalog_.sensors.size());
+  health_.resize(catalog_.sensors.size());
+  spdlog::info("catalog version {:016x}: {} sensors", catalog_.version, catalog_.sensors.size());
+  if (!first) publisher_->catalog_changed();
+}
+
+void agent::on_scan(std::size_t slot_index, instance_scan s) {
+  if (shutting_down_) return;
+  driver_slot& slot = slots_[slot_index];
+  if (s.new_catalog) {
+    slot.catalog = s.new_catalog;
+    spdlog::info("driver {}: sensor set changed, now {} sensors", slot.config.name,
+                 slot.catalog->sensors.size());
+    rebuild_catalog();
+  }
+  if (s.samples.empty()) return;
+  scan out;
+  out.time_ms = s.time_ms;
+  out.readings.reserve(s.samples.size());
+  for (const racktel_sample& sample : s.samples) {
+    const std::size_t global = slot.offset + sample.sensor;
+    if (global >= catalog_.sensors.size()) continue;
+    std::uint32_t status = sample.status;
+    if (has_value(status) && !std::isfinite(sample.value)) status = RACKTEL_READING_ERROR;
+    status = health_.observe(global, status);
+    latest_.update(global, status, sample.value, s.time_ms, has_value(status));
+    out.readings.push_back({static_cast<std::uint32_t>(global), status, sample.value});
+  }
+  readings_accepted_ += out.readings.size();
+  if (batch_.add(std::move(out))) flush_batch();
+}
+
+void agent::arm_batch_timer() {
+  batch_timer_ = loop_.after(config_.batch.interval, [this] {
+    flush_batch();
+    arm_batch_timer();
+  });
+}
+
+void agent::flush_batch() {
+  if (batch_.empty()) return;
+  const std::size_t readings = batch_.readings();
+  std::vector<scan> scans = batch_.take();
+  batch_header header{catalog_.version, boot_, batch_.next_sequence(), false};
+  outgoing_batch batch{header.sequence, encode_data_batch(header, scans, catalog_),
+                       static_cast<std::uint32_t>(readings)};
+  ++batches_built_;
+  bytes_encoded_ += batch.payload.size();
+  publisher_->publish_batch(std::move(batch));
+}
+
+agent_state_info agent::state(bool online, std::string reason) const {
+  agent_state_info s;
+  s.online = online;
+  s.version = racktel_version();
+  s.boot = boot_;
+  s.start_time_ms = start_time_ms_;
+  s.time_ms = now_ms();
+  s.catalog_version = catalog_.version;
+  s.site = config_.site;
+  s.rack = config_.rack;
+  s.reason = std::move(reason);
+  s.readings_dropped = publisher_->queue().dropped_readings();
+  s.sensors = catalog_.sensors.size();
+  return s;
+}
+
+std::string agent::catalog_payload() const {
+  return encode_catalog(catalog_, boot_, now_ms(), sensor_group_names_, sensor_interval_ms_);
+}
+
+void agent::shutdown(std::function<void()> done) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::info("shutting down: flushing {} readings in hand", batch_.readings());
+  for (driver_slot& slot : slots_) slot.polling.reset();
+  batch_timer_.reset();
+  flush_batch();
+  publisher_->stop(encode_agent_state(state(false, "shutdown")), std::chrono::seconds(3), std::move(done));
+}
+
+status_report agent::report() const {
+  status_report r;
+  r.version = racktel_version();
+  r.site = config_.site;
+  r.rack = config_.rack;
+  r.boot_id = to_hex(boot_);
+  r.config_file = config_.source_file;
+  r.start_time_ms = start_time_ms_;
+  r.time_ms = now_ms();
+  r.catalog_version = catalog_.version;
+  r.sensors = catalog_.sensors.size();
+
+  const auto& entries = latest_.entries();
+  auto add_attention = [&](std::size_t i, std::string limit) {
+    ++r.attention_total;
+    if (r.attention.size() >= attention_cap) return;
+    const sensor_meta& m = catalog_.sensors[i];
+    const latest_reading& e = entries[i];
+    r.attention.push_back({m.key(), m.name, reading_status_name(e.status),
+                           has_value(e.status) ? std::optional<double>(e.value) : std::nullopt, m.unit,
+                           std::move(limit), e.last_ok_ms});
+  };
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const latest_reading& e = entries[i];
+    const sensor_meta& m = catalog_.sensors[i];
+    if (e.time_ms == 0) {
+      ++r.sensors_never_read;
+      continue;
+    }
+    switch (e.status) {
+      case RACKTEL_READING_OK: ++r.sensors_ok; break;
+      case RACKTEL_READING_OUT_OF_RANGE: ++r.sensors_out_of_range; break;
+      case RACKTEL_READING_STALE: ++r.sensors_stale; break;
+      default: ++r.sensors_failing; break;
+    }
+    if (!has_value(e.status)) {
+      add_attention(i, "");
+    } else if (m.crit_high && e.value >= *m.crit_high) {
+      add_attention(i, format_limit("crit_high", *m.crit_high));
+    } else if (m.crit_low && e.value <= *m.crit_low) {
+      add_attention(i, format_limit("crit_low", *m.crit_low));
+    } else if (m.warn_high && e.value >= *m.warn_high) {
+      add_attention(i, format_limit("warn_high", *m.warn_high));
+    } else if (m.warn_low && e.value <= *m.warn_low) {
+      add_attention(i, format_limit("warn_low", *m.warn_low));
+    } else if (e.status == RACKTEL_READING_OUT_OF_RANGE) {
+      add_attention(i, "");
+    }
+  }
+
+  r.broker = publisher_->status();
+  const delivery_queue& q = publisher_->queue();
+  r.queue_batches = q.waiting();
+  r.queue_in_flight = q.in_flight();
+  r.queue_bytes = q.bytes();
+  r.queue_limit_bytes = config_.mqtt.queue_limit_bytes;
+  r.dropped_batches = q.dropped_batches();
+  r.dropped_readings = q.dropped_readings();
+  r.readings_accepted = readings_accepted_;
+  r.batches_built = batches_built_;
+  r.bytes_encoded = bytes_encoded_;
+
+  for (const driver_slot& slot : slots_) {
+    driver_report d;
+    d.name = slot.config.name;
+    d.type = slot.config.type;
+    if (!slot.instance) {
+      d.state = "failed";
+      d.error = slot.error;
+      r.drivers.push_back(std::move(d));
+      continue;
+    }
+    d.state = "running";
+    d.origin = slot.instance->origin();
+    d.lane = slot.own_lane ? "own" : "shared";
+    d.sensors = slot.catalog->sensors.size();
+    for (std::size_t k = 0; k < d.sensors; ++k) {
+      const std::size_t global = slot.offset + k;
+      if (global >= entries.size()) break;
+      const std::uint32_t st = entries[global].status;
+      if (entries[global].time_ms == 0) continue;
+      if (has_value(st)) {
+        ++d.sensors_ok;
+      } else if (st == RACKTEL_READING_STALE) {
+        ++d.sensors_stale;
+      } else {
+        ++d.sensors_failing;
+      }
+    }
+    if (slot.polling) {
+      const auto& stats = slot.polling->stats();
+      for (std::size_t g = 0; g < slot.catalog->groups.size() && g < stats.size(); ++g) {
+        const read_group& rg = slot.catalog->groups[g];
+        d.groups.push_back({rg.name, rg.interval.count(), rg.deadline.count(), stats[g]});
+      }
+    }
+    r.drivers.push_back(std::move(d));
+  }
+  return r;
+}
+
+}  // namespace racktel

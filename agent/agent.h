@@ -1,0 +1,91 @@
+// The agent: drivers -> lanes -> pollers -> sampler (latest table, health)
+// -> batch builder -> encoder -> publisher. Everything here runs on the one
+// main loop; lanes and Paho hand their results over with post.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "config/config.h"
+#include "drivers/driver_loader.h"
+#include "publish/mqtt_publisher.h"
+#include "sched/lane.h"
+#include "sched/poller.h"
+#include "sched/sensor_health.h"
+#include "status/status_report.h"
+#include "store/batch_builder.h"
+#include "store/catalog.h"
+#include "store/latest_table.h"
+#include "wire/codec.h"
+
+namespace racktel {
+
+std::string racktel_version();
+boot_id make_boot_id();
+
+class agent {
+ public:
+  agent(event_loop& loop, agent_config config, driver_loader loader);
+  ~agent();
+  agent(const agent&) = delete;
+  agent& operator=(const agent&) = delete;
+
+  // Opens every driver (a driver that fails is reported and left out), starts
+  // polling and connects to the broker.
+  void start();
+  // Stops polling, flushes the batch in hand, publishes the offline state,
+  // disconnects, then calls `done`.
+  void shutdown(std::function<void()> done);
+
+  status_report report() const;
+  const sensor_catalog& catalog() const { return catalog_; }
+
+ private:
+  struct driver_slot {
+    driver_config config;
+    std::shared_ptr<driver_instance> instance;  // null when it failed to open
+    std::unique_ptr<poller> polling;
+    std::shared_ptr<const instance_catalog> catalog;
+    std::string error;
+    bool own_lane = false;
+    std::size_t offset = 0;  // index of its first sensor in the rack catalog
+  };
+
+  void open_drivers();
+  void rebuild_catalog();
+  void on_scan(std::size_t slot, instance_scan scan);
+  void arm_batch_timer();
+  void flush_batch();
+  agent_state_info state(bool online, std::string reason) const;
+  std::string catalog_payload() const;
+
+  event_loop& loop_;
+  agent_config config_;
+  driver_loader loader_;
+  boot_id boot_;
+  std::int64_t start_time_ms_;
+
+  // Declared before the slots: pollers submit to lanes, so lanes must outlive them.
+  std::vector<std::unique_ptr<lane>> lanes_;
+  lane* shared_lane_ = nullptr;
+  std::vector<driver_slot> slots_;
+
+  sensor_catalog catalog_;
+  std::vector<std::string> sensor_group_names_;
+  std::vector<std::uint32_t> sensor_interval_ms_;
+  latest_table latest_;
+  sensor_health health_;
+  batch_builder batch_;
+  std::unique_ptr<timer_handle> batch_timer_;
+  std::unique_ptr<mqtt_publisher> publisher_;
+
+  std::uint64_t readings_accepted_ = 0;
+  std::uint64_t batches_built_ = 0;
+  std::uint64_t bytes_encoded_ = 0;
+  bool shutting_down_ = false;
+};
+
+}  // namespace racktel

@@ -1,0 +1,27 @@
+// Subcommands of the `racktel` tool.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace racktel::cli {
+
+int check_config(const std::string& path);
+
+struct subscribe_options {
+  std::string broker = "tcp://127.0.0.1:1883";
+  std::string site;
+  std::string rack;
+  bool json = false;
+  std::string match;                    // show only sensors whose driver/id contains this
+  std::optional<unsigned> count;        // exit after this many data batches
+  std::chrono::milliseconds timeout{0}; // exit with an error after this long without data (0: never)
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+};
+int subscribe(const subscribe_options& options);
+
+int status(const std::string& socket_path, bool json);
+
+}  // namespace racktel::cli

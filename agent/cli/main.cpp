@@ -1,0 +1,53 @@
+// racktel: the command-line tool for technicians and ingestion engineers.
+#include <CLI/CLI.hpp>
+
+#include "agent.h"
+#include "commands.h"
+#include "common/units.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"racktel: check a racktel configuration, read an agent's status, decode its MQTT stream"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", racktel::racktel_version());
+
+  std::string config_path;
+  auto* check = app.add_subcommand("check-config", "validate a configuration file without starting anything");
+  check->add_option("file", config_path, "configuration file")->required();
+
+  std::string socket_path = "/run/racktel/status.sock";
+  bool status_json = false;
+  auto* status = app.add_subcommand("status", "show what the local agent is doing");
+  status->add_option("-s,--socket", socket_path, "the agent's status socket")->capture_default_str();
+  status->add_flag("--json", status_json, "print the raw JSON document");
+
+  racktel::cli::subscribe_options sub;
+  std::string timeout_text = "0ms";
+  unsigned count = 0;
+  auto* subscribe = app.add_subcommand("subscribe", "subscribe to a rack's stream and print it decoded");
+  subscribe->add_option("-b,--broker", sub.broker, "broker URI")->capture_default_str();
+  subscribe->add_option("--site", sub.site, "site id")->required();
+  subscribe->add_option("--rack", sub.rack, "rack id")->required();
+  subscribe->add_flag("--json", sub.json, "one JSON object per line (state, catalog, reading)");
+  subscribe->add_option("-m,--match", sub.match, "only sensors whose driver/id contains this text");
+  subscribe->add_option("-n,--count", count, "exit after this many data batches");
+  subscribe->add_option("--timeout", timeout_text, "fail if no data arrives for this long, e.g. 10s");
+  subscribe->add_option("--username", sub.username, "broker user name");
+  subscribe->add_option("--password", sub.password, "broker password");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*check) return racktel::cli::check_config(config_path);
+  if (*status) return racktel::cli::status(socket_path, status_json);
+  if (*subscribe) {
+    auto timeout = racktel::parse_duration(timeout_text);
+    if (!timeout) {
+      std::fprintf(stderr, "racktel subscribe: --timeout expects a duration such as 10s, got \"%s\"\n",
+                   timeout_text.c_str());
+      return 2;
+    }
+    sub.timeout = *timeout;
+    if (count > 0) sub.count = count;
+    return racktel::cli::subscribe(sub);
+  }
+  return 2;
+}

@@ -1,0 +1,176 @@
+// `racktel status`: what the local agent is doing, for a technician at the rack.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+
+namespace racktel::cli {
+namespace {
+
+namespace json = boost::json;
+
+std::optional<std::string> ask(const std::string& path, const std::string& command, std::string& error) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    error = "socket path is too long";
+    return std::nullopt;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    error = std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  }
+  const std::string line = command + "\n";
+  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    error = std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string reply;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      reply.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0) error = std::strerror(errno);
+    break;
+  }
+  ::close(fd);
+  if (reply.empty()) {
+    if (error.empty()) error = "the agent closed the connection without answering";
+    return std::nullopt;
+  }
+  return reply;
+}
+
+std::string ago(std::int64_t now_ms, std::int64_t then_ms) {
+  if (then_ms <= 0) return "never";
+  const double s = static_cast<double>(now_ms - then_ms) / 1000.0;
+  char text[32];
+  if (s < 120) {
+    std::snprintf(text, sizeof text, "%.1fs ago", s);
+  } else if (s < 7200) {
+    std::snprintf(text, sizeof text, "%.0fm ago", s / 60);
+  } else {
+    std::snprintf(text, sizeof text, "%.1fh ago", s / 3600);
+  }
+  return text;
+}
+
+std::string bytes(std::uint64_t n) {
+  char text[32];
+  if (n < 1024) {
+    std::snprintf(text, sizeof text, "%lu B", static_cast<unsigned long>(n));
+  } else if (n < 1024 * 1024) {
+    std::snprintf(text, sizeof text, "%.1f KiB", static_cast<double>(n) / 1024);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(n) / 1048576);
+  }
+  return text;
+}
+
+std::uint64_t u(const json::object& o, const char* key) { return o.at(key).to_number<std::uint64_t>(); }
+std::int64_t i(const json::object& o, const char* key) { return o.at(key).to_number<std::int64_t>(); }
+std::string s(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
+
+void print_human(const json::object& r) {
+  const std::int64_t now = i(r, "time_ms");
+  std::printf("racktel %s  site %s  rack %s  boot %s  up %s\n", s(r, "version").c_str(), s(r, "site").c_str(),
+              s(r, "rack").c_str(), s(r, "boot_id").substr(0, 8).c_str(),
+              ago(now, i(r, "start_time_ms")).c_str());
+  const auto& broker = r.at("broker").as_object();
+  if (broker.at("connected").as_bool()) {
+    std::printf("broker     connected to %s since %s (%lu connects)\n", s(broker, "server").c_str(),
+                ago(now, i(broker, "connected_since_ms")).c_str(), static_cast<unsigned long>(u(broker, "connects")));
+  } else {
+    std::printf("broker     NOT CONNECTED (%lu failed attempts): %s\n",
+                static_cast<unsigned long>(u(broker, "connect_failures")), s(broker, "last_error").c_str());
+  }
+  const auto& q = r.at("queue").as_object();
+  std::printf("queue      %lu batches waiting, %lu in flight, %s of %s; dropped %lu readings\n",
+              static_cast<unsigned long>(u(q, "batches")), static_cast<unsigned long>(u(q, "in_flight")),
+              bytes(u(q, "bytes")).c_str(), bytes(u(q, "limit_bytes")).c_str(),
+              static_cast<unsigned long>(u(q, "dropped_readings")));
+  const auto& p = r.at("publish").as_object();
+  std::printf("published  %lu batches, %lu readings, %s\n", static_cast<unsigned long>(u(p, "batches")),
+              static_cast<unsigned long>(u(p, "readings")), bytes(u(p, "bytes")).c_str());
+  const auto& n = r.at("sensors").as_object();
+  std::printf("sensors    %lu: %lu ok, %lu out of range, %lu failing, %lu stale, %lu not read yet\n",
+              static_cast<unsigned long>(u(n, "total")), static_cast<unsigned long>(u(n, "ok")),
+              static_cast<unsigned long>(u(n, "out_of_range")), static_cast<unsigned long>(u(n, "failing")),
+              static_cast<unsigned long>(u(n, "stale")), static_cast<unsigned long>(u(n, "never_read")));
+  std::printf("drivers\n");
+  for (const auto& dv : r.at("drivers").as_array()) {
+    const auto& d = dv.as_object();
+    if (s(d, "state") != "running") {
+      std::printf("  %-12s %-8s FAILED   %s\n", s(d, "name").c_str(), s(d, "type").c_str(), s(d, "error").c_str());
+      continue;
+    }
+    std::printf("  %-12s %-8s running  %s lane, %lu sensors: %lu ok, %lu failing, %lu stale\n", s(d, "name").c_str(),
+                s(d, "type").c_str(), s(d, "lane").c_str(), static_cast<unsigned long>(u(d, "sensors")),
+                static_cast<unsigned long>(u(d, "sensors_ok")), static_cast<unsigned long>(u(d, "sensors_failing")),
+                static_cast<unsigned long>(u(d, "sensors_stale")));
+    for (const auto& gv : d.at("groups").as_array()) {
+      const auto& g = gv.as_object();
+      std::printf("      %-9s every %5ld ms  reads %-8lu timeouts %-5lu late %-5lu skipped %-5lu last ok %s\n",
+                  s(g, "name").c_str(), static_cast<long>(i(g, "interval_ms")),
+                  static_cast<unsigned long>(u(g, "reads")), static_cast<unsigned long>(u(g, "timeouts")),
+                  static_cast<unsigned long>(u(g, "late_results")), static_cast<unsigned long>(u(g, "skipped_ticks")),
+                  ago(now, i(g, "last_ok_ms")).c_str());
+    }
+  }
+  const auto& attention = r.at("attention").as_array();
+  std::printf("attention  %lu sensor(s)%s\n", static_cast<unsigned long>(u(r, "attention_total")),
+              attention.size() < u(r, "attention_total") ? " (first ones shown)" : "");
+  for (const auto& av : attention) {
+    const auto& a = av.as_object();
+    char value[48] = "-";
+    if (!a.at("value").is_null()) std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+    const std::string limit = s(a, "limit");
+    std::printf("  %-34s %-14s %-12s %s\n", s(a, "sensor").c_str(), value, s(a, "status").c_str(),
+                limit.empty() ? ("last ok " + ago(now, i(a, "last_ok_ms"))).c_str() : limit.c_str());
+  }
+}
+
+}  // namespace
+
+int status(const std::string& socket_path, bool as_json) {
+  std::string error;
+  auto reply = ask(socket_path, "status", error);
+  if (!reply) {
+    std::fprintf(stderr, "racktel status: cannot reach the agent at %s: %s\n(is racktel-agent running? "
+                 "check `systemctl status racktel` or pass --socket)\n", socket_path.c_str(), error.c_str());
+    return 1;
+  }
+  if (as_json) {
+    std::fputs(reply->c_str(), stdout);
+    return 0;
+  }
+  try {
+    print_human(json::parse(*reply).as_object());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "racktel status: the agent's answer is not the expected JSON: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace racktel::cli

@@ -1,0 +1,218 @@
+// `racktel subscribe`: the reference decoder of the wire protocol.
+#include <mqtt/async_client.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <map>
+
+#include "commands.h"
+#include "wire/codec.h"
+
+namespace racktel::cli {
+namespace {
+
+namespace json = boost::json;
+
+std::string clock_time(std::int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[32];
+  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return text;
+}
+
+// Prints values with as many decimals as the resolution has.
+std::string format_value(double value, double resolution) {
+  int decimals = 0;
+  while (decimals < 6 && std::fabs(resolution * std::pow(10.0, decimals) - std::round(resolution * std::pow(10.0, decimals))) > 1e-9) {
+    ++decimals;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+class stream_printer {
+ public:
+  explicit stream_printer(const subscribe_options& o) : options_(o) {}
+
+  // Returns the number of data batches printed by this message.
+  unsigned on_message(const std::string& topic, const std::string& payload) {
+    const std::string kind = topic.substr(topic.rfind('/') + 1);
+    if (kind == "state") return on_state(payload), 0;
+    if (kind == "catalog") return on_catalog(payload);
+    if (kind == "data") return on_data(topic, payload);
+    return 0;
+  }
+
+ private:
+  void on_state(const std::string& payload) {
+    auto state = decode_agent_state(payload);
+    if (!state) {
+      std::fprintf(stderr, "racktel subscribe: state message is not a valid AgentState (%zu bytes)\n", payload.size());
+      return;
+    }
+    if (options_.json) {
+      emit(json::object{{"type", "state"},
+                        {"online", state->online},
+                        {"version", state->version},
+                        {"boot_id", to_hex(state->boot)},
+                        {"start_time_ms", state->start_time_ms},
+                        {"time_ms", state->time_ms},
+                        {"catalog_version", std::to_string(state->catalog_version)},
+                        {"reason", state->reason},
+                        {"readings_dropped", state->readings_dropped},
+                        {"sensors", state->sensors}});
+    } else {
+      std::printf("state    %s  agent %s  boot %s%s%s  %lu sensors  %lu readings dropped\n",
+                  state->online ? "ONLINE " : "OFFLINE", state->version.c_str(),
+                  to_hex(state->boot).substr(0, 8).c_str(), state->reason.empty() ? "" : "  reason: ",
+                  state->reason.c_str(), static_cast<unsigned long>(state->sensors),
+                  static_cast<unsigned long>(state->readings_dropped));
+    }
+    std::fflush(stdout);
+  }
+
+  unsigned on_catalog(const std::string& payload) {
+    auto decoded = decode_catalog(payload);
+    if (!decoded) {
+      std::fprintf(stderr, "racktel subscribe: catalog message is not a valid Catalog (%zu bytes)\n", payload.size());
+      return 0;
+    }
+    const std::uint64_t version = decoded->catalog.version;
+    if (options_.json) {
+      emit(json::object{{"type", "catalog"},
+                        {"version", std::to_string(version)},
+                        {"sensors", decoded->catalog.sensors.size()}});
+    } else {
+      std::printf("catalog  version %016lx  %zu sensors\n", static_cast<unsigned long>(version),
+                  decoded->catalog.sensors.size());
+    }
+    std::fflush(stdout);
+    catalogs_[version] = std::move(decoded->catalog);
+    // Batches that arrived before their catalog can be shown now.
+    unsigned printed = 0;
+    std::deque<std::pair<std::string, std::string>> waiting;
+    waiting.swap(waiting_);
+    for (auto& [topic, data] : waiting) printed += on_data(topic, data);
+    return printed;
+  }
+
+  unsigned on_data(const std::string& topic, const std::string& payload) {
+    auto header = peek_batch_header(payload);
+    if (!header) {
+      std::fprintf(stderr, "racktel subscribe: %s: payload is not a valid DataBatch (%zu bytes)\n", topic.c_str(),
+                   payload.size());
+      return 0;
+    }
+    auto it = catalogs_.find(header->catalog_version);
+    if (it == catalogs_.end()) {
+      if (waiting_.size() < 1000) waiting_.emplace_back(topic, payload);
+      return 0;
+    }
+    const sensor_catalog& catalog = it->second;
+    decode_result decoded = decode_data_batch(payload, catalog);
+    if (!decoded.batch) {
+      std::fprintf(stderr, "racktel subscribe: %s: batch %lu: %s\n", topic.c_str(),
+                   static_cast<unsigned long>(header->sequence), decoded.error.c_str());
+      return 0;
+    }
+    const decoded_batch& batch = *decoded.batch;
+    const std::string boot = to_hex(batch.header.boot);
+    const std::size_t readings = batch.reading_count();
+    if (options_.json) {
+      emit(json::object{{"type", "batch"},
+                        {"sequence", batch.header.sequence},
+                        {"boot_id", boot},
+                        {"replayed", batch.header.replayed},
+                        {"catalog_version", std::to_string(batch.header.catalog_version)},
+                        {"readings", readings},
+                        {"bytes", payload.size()}});
+    } else {
+      std::printf("batch    #%lu  boot %s  %zu readings in %zu bytes (%.2f bytes/reading)%s\n",
+                  static_cast<unsigned long>(batch.header.sequence), boot.substr(0, 8).c_str(), readings,
+                  payload.size(), readings ? static_cast<double>(payload.size()) / static_cast<double>(readings) : 0.0,
+                  batch.header.replayed ? "  replayed" : "");
+    }
+    for (const scan& s : batch.scans) {
+      for (const reading& r : s.readings) {
+        const sensor_meta& m = catalog.sensors[r.sensor];
+        const std::string key = m.key();
+        if (!options_.match.empty() && key.find(options_.match) == std::string::npos) continue;
+        const bool has_value = r.status == 0 || r.status == 3;
+        if (options_.json) {
+          json::object o{{"type", "reading"}, {"sequence", batch.header.sequence}, {"time_ms", s.time_ms},
+                         {"sensor", key},     {"unit", m.unit},                     {"status", reading_status_name(r.status)}};
+          o["value"] = has_value ? json::value(r.value) : json::value(nullptr);
+          emit(o);
+        } else {
+          std::printf("  %s  %-36s %12s %-6s%s%s\n", clock_time(s.time_ms).c_str(), key.c_str(),
+                      has_value ? format_value(r.value, m.resolution).c_str() : "-", m.unit.c_str(),
+                      r.status ? "  " : "", r.status ? reading_status_name(r.status) : "");
+        }
+      }
+    }
+    std::fflush(stdout);
+    return 1;
+  }
+
+  void emit(const json::object& o) { std::printf("%s\n", json::serialize(o).c_str()); }
+
+  const subscribe_options& options_;
+  std::map<std::uint64_t, sensor_catalog> catalogs_;
+  std::deque<std::pair<std::string, std::string>> waiting_;
+};
+
+}  // namespace
+
+int subscribe(const subscribe_options& options) {
+  const std::string root = "racktel/v1/" + options.site + "/" + options.rack;
+  const std::string client_id = "racktel-cli-" + std::to_string(::getpid());
+  try {
+    mqtt::async_client client(options.broker, client_id, mqtt::create_options(MQTTVERSION_5), nullptr);
+    client.start_consuming();
+    auto builder = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).connect_timeout(std::chrono::seconds(5));
+    if (options.username) builder.user_name(*options.username);
+    if (options.password) builder.password(*options.password);
+    client.connect(builder.finalize())->wait();
+    client.subscribe(root + "/#", 1)->wait();
+    std::fprintf(stderr, "racktel subscribe: listening on %s/# at %s\n", root.c_str(), options.broker.c_str());
+
+    stream_printer printer(options);
+    unsigned batches = 0;
+    auto last_data = std::chrono::steady_clock::now();
+    for (;;) {
+      mqtt::const_message_ptr msg;
+      if (!client.try_consume_message_for(&msg, std::chrono::milliseconds(200))) {
+        if (!client.is_connected()) {
+          std::fprintf(stderr, "racktel subscribe: lost the connection to %s\n", options.broker.c_str());
+          return 1;
+        }
+      }
+      if (msg) {
+        const unsigned printed = printer.on_message(msg->get_topic(), msg->get_payload_str());
+        if (printed > 0) last_data = std::chrono::steady_clock::now();
+        batches += printed;
+        if (options.count && batches >= *options.count) break;
+      }
+      if (options.timeout.count() > 0 && std::chrono::steady_clock::now() - last_data > options.timeout) {
+        std::fprintf(stderr, "racktel subscribe: no data batch for %lld ms\n",
+                     static_cast<long long>(options.timeout.count()));
+        return 1;
+      }
+    }
+    client.disconnect()->wait_for(std::chrono::seconds(2));
+    return 0;
+  } catch (const mqtt::exception& e) {
+    std::fprintf(stderr, "racktel subscribe: %s: %s\n", options.broker.c_str(), e.what());
+    return 1;
+  }
+}
+
+}  // namespace racktel::cli

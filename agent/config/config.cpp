@@ -1,0 +1,352 @@
+#include "config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/units.h"
+
+namespace racktel {
+
+std::string config_error::to_string() const {
+  std::string where = file;
+  if (line > 0) where += ":" + std::to_string(line) + ":" + std::to_string(column);
+  return where + ": " + message;
+}
+
+std::string topic_root(const agent_config& config) {
+  return "racktel/v1/" + config.site + "/" + config.rack;
+}
+
+namespace {
+
+// Collects errors against nodes of one file, and reads typed values with
+// messages that say what was expected.
+class reader {
+ public:
+  reader(std::string file, std::vector<config_error>& errors)
+      : file_(std::move(file)), errors_(errors) {}
+
+  void error(const toml::node& node, const std::string& message) {
+    const auto& begin = node.source().begin;
+    errors_.push_back({file_, static_cast<int>(begin.line), static_cast<int>(begin.column), message});
+  }
+  void error_in(const toml::table& table, const std::string& message) {
+    // A table built from a [header] starts at the header; an implicit one has no position.
+    if (table.source().begin.line > 0) {
+      error(table, message);
+    } else {
+      errors_.push_back({file_, 0, 0, message});
+    }
+  }
+
+  // Every key not in `known` is an error: typos must not silently become defaults.
+  void reject_unknown(const toml::table& table, const std::string& table_name,
+                      std::initializer_list<std::string_view> known) {
+    for (const auto& [key, node] : table) {
+      if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        error(node, "unknown key \"" + std::string(key.str()) + "\" in [" + table_name +
+                        "]; expected one of: " + list);
+      }
+    }
+  }
+
+  const toml::table* sub_table(const toml::table& parent, std::string_view key, bool required) {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      if (required) error_in(parent, "missing table [" + std::string(key) + "]");
+      return nullptr;
+    }
+    if (!node->is_table()) {
+      error(*node, "expected [" + std::string(key) + "] to be a table");
+      return nullptr;
+    }
+    return node->as_table();
+  }
+
+  void string(const toml::table& t, std::string_view key, std::string& out, bool required = false) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) {
+      if (required) error_in(t, "missing key \"" + std::string(key) + "\"; expected a string");
+      return;
+    }
+    if (const auto* s = node->as_string()) {
+      out = s->get();
+    } else {
+      error(*node, "expected \"" + std::string(key) + "\" to be a string");
+    }
+  }
+
+  void optional_string(const toml::table& t, std::string_view key, std::optional<std::string>& out) {
+    std::string value;
+    if (t.get(key) == nullptr) return;
+    const std::size_t before = errors_.size();
+    string(t, key, value);
+    if (errors_.size() == before) out = value;
+  }
+
+  void duration(const toml::table& t, std::string_view key, std::chrono::milliseconds& out,
+                std::chrono::milliseconds min, std::chrono::milliseconds max) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    const auto* s = node->as_string();
+    auto parsed = s ? parse_duration(s->get()) : std::nullopt;
+    if (!parsed) {
+      error(*node, "expected \"" + std::string(key) +
+                       "\" to be a duration string such as \"500ms\", \"1s\" or \"2m\"");
+      return;
+    }
+    if (*parsed < min || *parsed > max) {
+      error(*node, "\"" + std::string(key) + "\" must be between " + format_duration(min) +
+                       " and " + format_duration(max) + ", got " + format_duration(*parsed));
+      return;
+    }
+    out = *parsed;
+  }
+
+  template <typename Int>
+  void integer(const toml::table& t, std::string_view key, Int& out, std::int64_t min,
+               std::int64_t max) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    const auto* v = node->as_integer();
+    if (v == nullptr || v->get() < min || v->get() > max) {
+      error(*node, "expected \"" + std::string(key) + "\" to be an integer from " +
+                       std::to_string(min) + " to " + std::to_string(max));
+      return;
+    }
+    out = static_cast<Int>(v->get());
+  }
+
+  void byte_size(const toml::table& t, std::string_view key, std::uint64_t& out, std::uint64_t min,
+                 std::uint64_t max) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    std::optional<std::uint64_t> bytes;
+    if (const auto* s = node->as_string()) bytes = parse_byte_size(s->get());
+    if (const auto* i = node->as_integer(); i != nullptr && i->get() >= 0) {
+      bytes = static_cast<std::uint64_t>(i->get());
+    }
+    if (!bytes || *bytes < min || *bytes > max) {
+      error(*node, "expected \"" + std::string(key) + "\" to be a size from " +
+                       std::to_string(min) + " to " + std::to_string(max) +
+                       " bytes, such as \"16MiB\"");
+      return;
+    }
+    out = *bytes;
+  }
+
+  void boolean(const toml::table& t, std::string_view key, bool& out) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    if (const auto* b = node->as_boolean()) {
+      out = b->get();
+    } else {
+      error(*node, "expected \"" + std::string(key) + "\" to be true or false");
+    }
+  }
+
+  const std::string& file() const { return file_; }
+  std::vector<config_error>& errors() { return errors_; }
+
+ private:
+  std::string file_;
+  std::vector<config_error>& errors_;
+};
+
+// Site, rack and instance names become MQTT topic levels and ids.
+bool is_identifier(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+void read_agent(reader& r, const toml::table& root, agent_config& config) {
+  const toml::table* agent = r.sub_table(root, "agent", true);
+  if (agent == nullptr) return;
+  r.reject_unknown(*agent, "agent",
+                   {"site", "rack", "state_dir", "status_socket", "driver_dir", "log_level",
+                    "stale_after"});
+  r.string(*agent, "site", config.site, true);
+  r.string(*agent, "rack", config.rack, true);
+  for (auto [key, value] : {std::pair{"site", &config.site}, std::pair{"rack", &config.rack}}) {
+    if (const toml::node* node = agent->get(key); node && node->is_string() && !is_identifier(*value)) {
+      r.error(*node, std::string("\"") + key +
+                         "\" must be 1-64 characters of letters, digits, '-' or '_' (it becomes "
+                         "an MQTT topic level)");
+    }
+  }
+  r.string(*agent, "state_dir", config.state_dir);
+  r.string(*agent, "status_socket", config.status_socket);
+  r.string(*agent, "driver_dir", config.driver_dir);
+  r.string(*agent, "log_level", config.log_level);
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+  if (const toml::node* node = agent->get("log_level"); node && !levels.contains(config.log_level)) {
+    r.error(*node, "\"log_level\" must be one of trace, debug, info, warn, error, off");
+  }
+  r.integer(*agent, "stale_after", config.stale_after, 1, 1000);
+}
+
+void read_batch(reader& r, const toml::table& root, batch_config& batch) {
+  const toml::table* table = r.sub_table(root, "batch", false);
+  if (table == nullptr) return;
+  r.reject_unknown(*table, "batch", {"interval", "max_readings"});
+  r.duration(*table, "interval", batch.interval, std::chrono::milliseconds(50),
+             std::chrono::milliseconds(60000));
+  r.integer(*table, "max_readings", batch.max_readings, 1, 1'000'000);
+}
+
+void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
+  mqtt_config& mqtt = config.mqtt;
+  const toml::table* table = r.sub_table(root, "mqtt", true);
+  if (table == nullptr) return;
+  r.reject_unknown(*table, "mqtt",
+                   {"brokers", "client_id", "keepalive", "connect_timeout", "reconnect_min",
+                    "reconnect_max", "username", "password", "password_file", "queue_limit",
+                    "max_inflight"});
+  const toml::node* brokers = table->get("brokers");
+  if (brokers == nullptr) {
+    r.error_in(*table, "missing key \"brokers\"; expected a list of URIs such as [\"tcp://127.0.0.1:1883\"]");
+  } else if (const auto* list = brokers->as_array(); list == nullptr || list->empty()) {
+    r.error(*brokers, "expected \"brokers\" to be a non-empty list of URIs");
+  } else {
+    for (const toml::node& uri : *list) {
+      const auto* s = uri.as_string();
+      std::string value = s ? s->get() : "";
+      // mqtt:// is accepted as the conventional spelling of Paho's tcp://.
+      if (value.starts_with("mqtt://")) value = "tcp://" + value.substr(7);
+      if (!value.starts_with("tcp://") || value.size() <= 6) {
+        r.error(uri, "expected a broker URI such as \"tcp://127.0.0.1:1883\" or \"mqtt://host:1883\"");
+        continue;
+      }
+      mqtt.brokers.push_back(value);
+    }
+  }
+  mqtt.client_id = "racktel-" + config.site + "-" + config.rack;
+  r.string(*table, "client_id", mqtt.client_id);
+  using std::chrono::milliseconds;
+  r.duration(*table, "keepalive", mqtt.keepalive, milliseconds(1000), milliseconds(3600000));
+  r.duration(*table, "connect_timeout", mqtt.connect_timeout, milliseconds(100), milliseconds(120000));
+  r.duration(*table, "reconnect_min", mqtt.reconnect_min, milliseconds(10), milliseconds(600000));
+  r.duration(*table, "reconnect_max", mqtt.reconnect_max, milliseconds(10), milliseconds(3600000));
+  if (mqtt.reconnect_max < mqtt.reconnect_min) {
+    r.error_in(*table, "\"reconnect_max\" must not be shorter than \"reconnect_min\"");
+  }
+  r.optional_string(*table, "username", mqtt.username);
+  r.optional_string(*table, "password", mqtt.password);
+  std::optional<std::string> password_file;
+  r.optional_string(*table, "password_file", password_file);
+  if (password_file) {
+    const toml::node& node = *table->get("password_file");
+    if (mqtt.password) {
+      r.error(node, "give either \"password\" or \"password_file\", not both");
+    } else {
+      std::ifstream in(*password_file);
+      std::string secret;
+      if (!in || !std::getline(in, secret)) {
+        r.error(node, "cannot read the password from \"" + *password_file + "\"");
+      } else {
+        mqtt.password = secret;  // first line only; a trailing newline is not part of it
+      }
+    }
+  }
+  r.byte_size(*table, "queue_limit", mqtt.queue_limit_bytes, 64 * 1024, 1ULL << 34U);
+  r.integer(*table, "max_inflight", mqtt.max_inflight, 1, 65535);
+}
+
+void read_drivers(reader& r, const toml::table& root, agent_config& config,
+                  const std::shared_ptr<const toml::table>& document) {
+  const toml::node* node = root.get("drivers");
+  if (node == nullptr) return;  // an agent with no drivers publishes only its state
+  const auto* list = node->as_array();
+  if (list == nullptr || !list->is_array_of_tables()) {
+    r.error(*node, "expected [[drivers]] tables, one per driver instance");
+    return;
+  }
+  std::set<std::string> names;
+  for (const toml::node& element : *list) {
+    const toml::table& t = *element.as_table();
+    driver_config d;
+    d.source_file = r.file();
+    // The table stays owned by the parsed document, which the config keeps alive.
+    d.table = std::shared_ptr<const toml::table>(document, &t);
+    r.string(t, "name", d.name, true);
+    r.string(t, "type", d.type, true);
+    if (const toml::node* n = t.get("name"); n && n->is_string()) {
+      if (!is_identifier(d.name)) {
+        r.error(*n, "driver \"name\" must be 1-64 characters of letters, digits, '-' or '_'");
+      } else if (!names.insert(d.name).second) {
+        r.error(*n, "driver name \"" + d.name + "\" is used twice; names must be unique");
+      }
+    }
+    r.optional_string(t, "module", d.module);
+    using std::chrono::milliseconds;
+    r.duration(t, "interval", d.interval, milliseconds(10), milliseconds(86400000));
+    std::chrono::milliseconds deadline{0};
+    if (t.get("deadline") != nullptr) {
+      r.duration(t, "deadline", deadline, milliseconds(1), milliseconds(3600000));
+      d.deadline = deadline;
+    }
+    r.boolean(t, "enabled", d.enabled);
+    if (const toml::table* groups = r.sub_table(t, "group_intervals", false)) {
+      for (const auto& [key, value] : *groups) {
+        milliseconds interval{0};
+        const std::size_t before = r.errors().size();
+        r.duration(*groups, key.str(), interval, milliseconds(10), milliseconds(86400000));
+        if (r.errors().size() == before) d.group_intervals[std::string(key.str())] = interval;
+      }
+    }
+    config.drivers.push_back(std::move(d));
+  }
+}
+
+config_result parse_document(std::shared_ptr<toml::table> document, const std::string& source) {
+  config_result result;
+  agent_config config;
+  config.source_file = source;
+  reader r(source, result.errors);
+  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "drivers"});
+  read_agent(r, *document, config);
+  read_batch(r, *document, config.batch);
+  read_mqtt(r, *document, config);
+  read_drivers(r, *document, config, document);
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+config_result from_parse_error(const toml::parse_error& e, const std::string& source) {
+  config_result result;
+  result.errors.push_back({source, static_cast<int>(e.source().begin.line),
+                           static_cast<int>(e.source().begin.column),
+                           "TOML syntax error: " + std::string(e.description())});
+  return result;
+}
+
+}  // namespace
+
+config_result parse_config(std::string_view text, const std::string& source_name) {
+  try {
+    auto document = std::make_shared<toml::table>(toml::parse(text, source_name));
+    return parse_document(std::move(document), source_name);
+  } catch (const toml::parse_error& e) {
+    return from_parse_error(e, source_name);
+  }
+}
+
+config_result load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    config_result result;
+    result.errors.push_back({path, 0, 0, "cannot open the configuration file"});
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace racktel

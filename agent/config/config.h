@@ -1,0 +1,86 @@
+// The agent's configuration, as loaded and validated from one TOML file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+
+namespace racktel {
+
+// An error a person can act on: where in which file, and what was expected.
+struct config_error {
+  std::string file;
+  int line = 0;    // 0 when the error concerns the whole file
+  int column = 0;
+  std::string message;
+
+  std::string to_string() const;  // "racktel.toml:12:3: <message>"
+};
+
+struct driver_config {
+  std::string name;
+  std::string type;
+  std::optional<std::string> module;  // explicit .so path, overrides the lookup by type
+  std::chrono::milliseconds interval{1000};
+  std::optional<std::chrono::milliseconds> deadline;  // default: each group's interval
+  std::map<std::string, std::chrono::milliseconds> group_intervals;
+  bool enabled = true;
+  // The instance's table, handed to the driver through the ABI config view.
+  std::shared_ptr<const toml::table> table;
+  std::string source_file;
+};
+
+struct mqtt_config {
+  std::vector<std::string> brokers;
+  std::string client_id;
+  std::chrono::milliseconds keepalive{5000};
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds reconnect_min{500};
+  std::chrono::milliseconds reconnect_max{30000};
+  std::optional<std::string> username;
+  std::optional<std::string> password;  // from `password` or read from `password_file`
+  std::uint64_t queue_limit_bytes = 16ULL << 20U;
+  std::uint32_t max_inflight = 32;
+};
+
+struct batch_config {
+  std::chrono::milliseconds interval{1000};
+  std::uint32_t max_readings = 50000;
+};
+
+struct agent_config {
+  std::string source_file;
+  std::string site;
+  std::string rack;
+  std::string state_dir = "/var/lib/racktel";
+  std::string status_socket = "/run/racktel/status.sock";
+  std::string driver_dir;  // default: the install's driver directory
+  std::string log_level = "info";
+  std::uint32_t stale_after = 3;  // consecutive failed reads before a sensor is stale
+  batch_config batch;
+  mqtt_config mqtt;
+  std::vector<driver_config> drivers;
+};
+
+struct config_result {
+  std::optional<agent_config> config;
+  std::vector<config_error> errors;
+  bool ok() const { return config.has_value() && errors.empty(); }
+};
+
+// Parses and validates the agent-level keys. Driver-specific keys are checked
+// later, when each driver validates its own table (see driver_table_view).
+config_result load_config_file(const std::string& path);
+config_result parse_config(std::string_view text, const std::string& source_name);
+
+// The MQTT topic root: racktel/v1/<site>/<rack>
+std::string topic_root(const agent_config& config);
+
+}  // namespace racktel

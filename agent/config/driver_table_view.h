@@ -1,0 +1,46 @@
+// Presents one [[drivers]] table to a driver through the ABI's racktel_config,
+// and afterwards reports every key the driver never asked for as unknown.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "racktel/driver.h"
+
+namespace racktel {
+
+class driver_table_view {
+ public:
+  explicit driver_table_view(const driver_config& driver);
+
+  const racktel_config* abi() const { return &abi_; }
+
+  // Errors recorded by the driver or by type mismatches, with file:line:column.
+  const std::vector<config_error>& errors() const { return errors_; }
+  // Adds an "unknown key" error for each key neither the host nor the driver read.
+  void report_unknown_keys();
+
+ private:
+  static driver_table_view& self(void* ctx) { return *static_cast<driver_table_view*>(ctx); }
+  toml::node_view<const toml::node> lookup(const char* key);
+  void type_error(const toml::node& node, const char* key, const char* expected);
+  void add_error(const toml::node* node, const std::string& message);
+  void walk_unknown(const toml::node& node, const std::string& path);
+
+  static int get_string(void* ctx, const char* key, const char** value);
+  static int get_int(void* ctx, const char* key, std::int64_t* value);
+  static int get_double(void* ctx, const char* key, double* value);
+  static int get_bool(void* ctx, const char* key, int* value);
+  static int get_duration_ms(void* ctx, const char* key, std::int64_t* value);
+  static int array_size(void* ctx, const char* key);
+  static void error(void* ctx, const char* key, const char* message);
+
+  const driver_config& driver_;
+  racktel_config abi_;
+  std::set<std::string> used_;
+  std::vector<config_error> errors_;
+};
+
+}  // namespace racktel

@@ -1,0 +1,191 @@
+#include "driver_instance.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "config/driver_table_view.h"
+
+namespace racktel {
+namespace {
+
+void host_log(void* ctx, racktel_log_level level, const char* message) {
+  const auto* name = static_cast<const std::string*>(ctx);
+  const auto spd_level = level == RACKTEL_LOG_DEBUG  ? spdlog::level::debug
+                         : level == RACKTEL_LOG_INFO ? spdlog::level::info
+                         : level == RACKTEL_LOG_WARN ? spdlog::level::warn
+                                                     : spdlog::level::err;
+  spdlog::log(spd_level, "driver {}: {}", *name, message ? message : "");
+}
+
+std::optional<double> limit(double v) {
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
+bool valid_sensor_id(const char* id) {
+  if (id == nullptr || *id == '\0') return false;
+  return std::all_of(id, id + std::strlen(id), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-';
+  });
+}
+
+}  // namespace
+
+driver_instance::driver_instance(driver_config config, loaded_driver driver)
+    : config_(std::move(config)), driver_(std::move(driver)) {}
+
+driver_instance::open_result driver_instance::open(const driver_config& config, loaded_driver driver,
+                                                   std::uint32_t open_flags) {
+  open_result result;
+  std::unique_ptr<driver_instance> self(new driver_instance(config, std::move(driver)));
+  self->host_ = racktel_host{sizeof(racktel_host), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR,
+                             &self->config_.name, &host_log, self->config_.name.c_str()};
+  driver_table_view view(self->config_);
+  const int rc = self->driver_.descriptor.open(&self->host_, view.abi(), open_flags, &self->handle_);
+  if (rc == RACKTEL_DRIVER_OK) view.report_unknown_keys();
+  result.errors = view.errors();
+  if (rc != RACKTEL_DRIVER_OK || !result.errors.empty()) {
+    if (rc == RACKTEL_DRIVER_OK) {
+      self->driver_.descriptor.close(self->handle_);
+      self->handle_ = nullptr;
+    }
+    if (result.errors.empty()) result.failure = "the driver could not open (see its log lines above)";
+    return result;
+  }
+  if (self->driver_.descriptor.catalog_generation != nullptr) {
+    self->generation_ = self->driver_.descriptor.catalog_generation(self->handle_);
+  }
+  self->catalog_ = self->fetch_catalog();
+  result.instance = std::move(self);
+  return result;
+}
+
+driver_instance::~driver_instance() {
+  if (handle_ != nullptr) driver_.descriptor.close(handle_);
+}
+
+std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
+  auto catalog = std::make_shared<instance_catalog>();
+  const racktel_driver& d = driver_.descriptor;
+  const std::uint32_t group_count = d.group_count(handle_);
+  for (std::uint32_t g = 0; g < group_count; ++g) {
+    racktel_group_info info{sizeof(racktel_group_info), nullptr, 0};
+    std::string name = "group" + std::to_string(g);
+    if (d.group_info(handle_, g, &info) == RACKTEL_DRIVER_OK && info.name != nullptr) name = info.name;
+    auto interval = info.default_interval_ms > 0 ? std::chrono::milliseconds(info.default_interval_ms)
+                                                 : config_.interval;
+    if (auto it = config_.group_intervals.find(name); it != config_.group_intervals.end()) {
+      interval = it->second;
+    }
+    catalog->groups.push_back({name, interval, config_.deadline.value_or(interval), {}});
+  }
+  if (catalog->groups.empty()) {
+    catalog->groups.push_back({"all", config_.interval, config_.deadline.value_or(config_.interval), {}});
+  }
+
+  std::set<std::string> ids;
+  const std::uint32_t count = d.sensor_count(handle_);
+  // Sensor indices stay the driver's, so a dropped sensor leaves a hole, not a shift.
+  catalog->sensors.resize(count);
+  std::vector<bool> usable(count, false);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    racktel_sensor_info info{};
+    info.struct_size = sizeof(info);
+    info.warn_low = info.warn_high = info.crit_low = info.crit_high = std::nan("");
+    if (d.sensor_info(handle_, i, &info) != RACKTEL_DRIVER_OK) {
+      catalog->problems.push_back("sensor " + std::to_string(i) + ": the driver gave no description");
+      continue;
+    }
+    if (!valid_sensor_id(info.id)) {
+      catalog->problems.push_back("sensor " + std::to_string(i) + ": id \"" +
+                                  std::string(info.id ? info.id : "") +
+                                  "\" is empty or has characters other than [A-Za-z0-9_.:-]");
+      continue;
+    }
+    if (!ids.insert(info.id).second) {
+      catalog->problems.push_back("sensor id \"" + std::string(info.id) + "\" is reported twice");
+      continue;
+    }
+    if (!(std::isfinite(info.resolution) && info.resolution > 0.0)) {
+      catalog->problems.push_back("sensor \"" + std::string(info.id) + "\": resolution must be a positive number");
+      continue;
+    }
+    if (info.group >= catalog->groups.size()) {
+      catalog->problems.push_back("sensor \"" + std::string(info.id) + "\": group " +
+                                  std::to_string(info.group) + " does not exist");
+      continue;
+    }
+    sensor_meta& m = catalog->sensors[i];
+    m.driver = config_.name;
+    m.id = info.id;
+    m.name = info.name ? info.name : info.id;
+    m.kind = info.kind;
+    m.unit = info.unit ? info.unit : "";
+    m.location = parse_location(info.location ? info.location : "");
+    m.resolution = info.resolution;
+    m.warn_low = limit(info.warn_low);
+    m.warn_high = limit(info.warn_high);
+    m.crit_low = limit(info.crit_low);
+    m.crit_high = limit(info.crit_high);
+    m.group = info.group;
+    usable[i] = true;
+    catalog->groups[info.group].members.push_back(i);
+  }
+  // Holes from dropped sensors would break indexing; compact and renumber members.
+  std::vector<sensor_meta> kept;
+  std::vector<std::uint32_t> new_index(count, UINT32_MAX);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (!usable[i]) continue;
+    new_index[i] = static_cast<std::uint32_t>(kept.size());
+    kept.push_back(std::move(catalog->sensors[i]));
+  }
+  catalog->sensors = std::move(kept);
+  catalog->driver_index = std::move(new_index);
+  for (auto& group : catalog->groups) {
+    for (auto& member : group.members) member = catalog->driver_index[member];
+  }
+  for (const auto& problem : catalog->problems) {
+    spdlog::error("driver {}: {}; the sensor is left out of the catalog", config_.name, problem);
+  }
+  return catalog;
+}
+
+read_outcome driver_instance::read(std::uint32_t group, std::int64_t sample_time_ns,
+                                   std::int64_t deadline_ns, const std::atomic<int>& cancel) {
+  static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free);
+  read_outcome outcome;
+  const std::uint32_t capacity = std::max<std::uint32_t>(
+      driver_.descriptor.sensor_count(handle_), static_cast<std::uint32_t>(catalog_->sensors.size()));
+  buffer_.resize(capacity);
+  racktel_read_request request{sizeof(racktel_read_request), group, sample_time_ns, deadline_ns,
+                               reinterpret_cast<const volatile int*>(&cancel), buffer_.data(), capacity};
+  std::uint32_t written = 0;
+  const int rc = driver_.descriptor.read(handle_, &request, &written);
+  outcome.driver_failed = rc != RACKTEL_DRIVER_OK;
+  if (!outcome.driver_failed) {
+    written = std::min(written, capacity);
+    outcome.samples.reserve(written);
+    for (std::uint32_t i = 0; i < written; ++i) {
+      racktel_sample s = buffer_[i];
+      // Translate the driver's index to the catalog's; drop samples of unknown sensors.
+      if (s.sensor >= catalog_->driver_index.size()) continue;
+      s.sensor = catalog_->driver_index[s.sensor];
+      if (s.sensor == UINT32_MAX) continue;
+      outcome.samples.push_back(s);
+    }
+  }
+  if (driver_.descriptor.catalog_generation != nullptr) {
+    const std::uint64_t generation = driver_.descriptor.catalog_generation(handle_);
+    if (generation != generation_) {
+      generation_ = generation;
+      catalog_ = fetch_catalog();
+      outcome.new_catalog = catalog_;
+    }
+  }
+  return outcome;
+}
+
+}  // namespace racktel

@@ -1,0 +1,45 @@
+// racktel-agent: the per-rack telemetry daemon.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+
+#include "agent.h"
+#include "config/config.h"
+#include "daemon.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"racktel-agent: polls a rack's sensors and publishes them to MQTT"};
+  std::string config_path = "/etc/racktel/racktel.toml";
+  std::string log_level;
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.add_option("-l,--log-level", log_level, "trace, debug, info, warn, error or off (overrides the config)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.set_version_flag("--version", racktel::racktel_version());
+  CLI11_PARSE(app, argc, argv);
+
+  // Paho has crashed on SIGPIPE during reconnects: a broken socket must be an error code, not a signal.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, nullptr);
+
+  auto logger = spdlog::stderr_color_mt("racktel");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  const racktel::config_result loaded = racktel::load_config_file(config_path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    std::fprintf(stderr, "racktel-agent: not started: %zu error(s) in the configuration\n", loaded.errors.size());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? loaded.config->log_level : log_level));
+  try {
+    return racktel::run_agent(*loaded.config);
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+}

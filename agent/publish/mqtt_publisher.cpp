@@ -1,0 +1,300 @@
+#include "mqtt_publisher.h"
+
+#include <mqtt/async_client.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace racktel {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void* as_context(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
+std::uint64_t from_context(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
+
+std::string describe_failure(const mqtt::token& tok) {
+  std::string text = "return code " + std::to_string(tok.get_return_code());
+  if (tok.get_reason_code() != mqtt::ReasonCode::SUCCESS) {
+    text += ", MQTT reason 0x";
+    static constexpr char hex[] = "0123456789abcdef";
+    const auto reason = static_cast<unsigned>(tok.get_reason_code());
+    text += hex[(reason >> 4U) & 0xFU];
+    text += hex[reason & 0xFU];
+  }
+  return text;
+}
+
+}  // namespace
+
+// Paho listener: runs on a Paho thread, so it only hands the outcome to the loop.
+class mqtt_publisher::bridge final : public mqtt::iaction_listener {
+ public:
+  bridge(mqtt_publisher& owner, listener_kind kind) : owner_(owner), kind_(kind) {}
+
+  void on_success(const mqtt::token& tok) override {
+    // MQTT 5: a PUBACK with a reason code >= 0x80 is a refusal, not a delivery.
+    const bool ok = static_cast<int>(tok.get_reason_code()) < 0x80;
+    deliver(tok, ok, ok ? "" : describe_failure(tok));
+  }
+  void on_failure(const mqtt::token& tok) override { deliver(tok, false, describe_failure(tok)); }
+
+ private:
+  void deliver(const mqtt::token& tok, bool ok, std::string error) {
+    if (!owner_.alive_->load()) return;
+    std::string server;
+    if (kind_ == listener_kind::connect && ok) {
+      try {
+        server = tok.get_connect_response().get_server_uri();
+      } catch (const std::exception&) {
+      }
+    }
+    const std::uint64_t id = from_context(tok.get_user_context());
+    mqtt_publisher* owner = &owner_;
+    owner_.loop_.post([owner, alive = owner_.alive_, kind = kind_, id, ok, error = std::move(error),
+                       server = std::move(server)] {
+      if (!alive->load()) return;
+      switch (kind) {
+        case listener_kind::connect:
+          ok ? owner->on_connected(server) : owner->on_connect_failed(error);
+          break;
+        case listener_kind::publish: owner->on_publish_done(id, ok, error); break;
+        case listener_kind::retained:
+          if (!ok) spdlog::warn("mqtt: retained state/catalog publish failed: {}", error);
+          if (owner->stopping_ && owner->offline_sent_) {
+            owner->client_->disconnect(std::chrono::milliseconds(500), nullptr, *owner->disconnect_listener_);
+          }
+          break;
+        case listener_kind::disconnect: owner->finish_stop(); break;
+      }
+    });
+  }
+
+  mqtt_publisher& owner_;
+  listener_kind kind_;
+};
+
+mqtt_publisher::mqtt_publisher(event_loop& loop, const mqtt_config& config, std::string topic_root,
+                               hooks h)
+    : loop_(loop),
+      config_(config),
+      topic_root_(std::move(topic_root)),
+      hooks_(std::move(h)),
+      alive_(std::make_shared<std::atomic<bool>>(true)),
+      queue_(config.queue_limit_bytes) {
+  // No persistence and no Paho-side buffering: the agent owns every unsent batch.
+  client_ = std::make_unique<mqtt::async_client>(config_.brokers.front(), config_.client_id,
+                                                 mqtt::create_options(MQTTVERSION_5), nullptr);
+  connect_listener_ = std::make_unique<bridge>(*this, listener_kind::connect);
+  publish_listener_ = std::make_unique<bridge>(*this, listener_kind::publish);
+  retained_listener_ = std::make_unique<bridge>(*this, listener_kind::retained);
+  disconnect_listener_ = std::make_unique<bridge>(*this, listener_kind::disconnect);
+  client_->set_connection_lost_handler([this, alive = alive_](const std::string& cause) {
+    if (!alive->load()) return;
+    loop_.post([this, alive, cause] {
+      if (alive->load()) on_connection_lost(cause);
+    });
+  });
+}
+
+mqtt_publisher::~mqtt_publisher() {
+  alive_->store(false);
+  try {
+    if (client_->is_connected()) client_->disconnect(std::chrono::milliseconds(0))->wait_for(std::chrono::milliseconds(200));
+  } catch (const std::exception&) {
+    // Shutting down anyway.
+  }
+}
+
+void mqtt_publisher::start() { connect(); }
+
+void mqtt_publisher::connect() {
+  if (connecting_ || stopping_) return;
+  connecting_ = true;
+  const std::string state_topic = topic_root_ + "/state";
+  auto builder = mqtt::connect_options_builder()
+                     .mqtt_version(MQTTVERSION_5)
+                     .clean_start(true)
+                     .keep_alive_interval(config_.keepalive)
+                     .connect_timeout(config_.connect_timeout)
+                     .automatic_reconnect(false)
+                     .servers(std::make_shared<mqtt::string_collection>(config_.brokers))
+                     .will(mqtt::message(state_topic, hooks_.will_state(), 1, true));
+  if (config_.username) builder.user_name(*config_.username);
+  if (config_.password) builder.password(*config_.password);
+  try {
+    client_->connect(builder.finalize(), nullptr, *connect_listener_);
+  } catch (const mqtt::exception& e) {
+    loop_.post([this, alive = alive_, what = std::string(e.what())] {
+      if (alive->load()) on_connect_failed(what);
+    });
+  }
+}
+
+void mqtt_publisher::on_connected(const std::string& server) {
+  connecting_ = false;
+  reconnect_attempt_ = 0;
+  status_.connected = true;
+  status_.server = server.empty() ? config_.brokers.front() : server;
+  status_.connected_since_ms = now_ms();
+  ++status_.connects;
+  spdlog::info("mqtt: connected to {}", status_.server);
+  publish_retained(topic_root_ + "/state", hooks_.online_state());
+  publish_retained(topic_root_ + "/catalog", hooks_.catalog());
+  pump();
+  maybe_finish_stop();
+}
+
+void mqtt_publisher::on_connect_failed(const std::string& error) {
+  connecting_ = false;
+  ++status_.connect_failures;
+  status_.last_error = "connect failed: " + error;
+  // Log the first failure of an outage loudly, the rest quietly.
+  if (reconnect_attempt_ == 0) {
+    spdlog::warn("mqtt: cannot connect to {}: {}; retrying with back-off", fmt::join(config_.brokers, ", "), error);
+  } else {
+    spdlog::debug("mqtt: connect attempt {} failed: {}", reconnect_attempt_ + 1, error);
+  }
+  if (stopping_) {
+    finish_stop();
+    return;
+  }
+  schedule_reconnect();
+}
+
+void mqtt_publisher::on_connection_lost(const std::string& cause) {
+  if (!status_.connected) return;
+  status_.connected = false;
+  status_.last_error = "connection lost" + (cause.empty() ? std::string() : ": " + cause);
+  spdlog::warn("mqtt: {}; {} batches in flight will be resent", status_.last_error, queue_.in_flight());
+  // In-flight publishes of a clean-start session are not resent by Paho: resend them ourselves.
+  queue_.retry_all_in_flight();
+  publishes_.clear();
+  if (stopping_) {
+    finish_stop();
+    return;
+  }
+  schedule_reconnect();
+}
+
+void mqtt_publisher::schedule_reconnect() {
+  using std::chrono::milliseconds;
+  const auto base = config_.reconnect_min.count() << std::min(reconnect_attempt_, 20U);
+  const auto capped = std::min<std::int64_t>(base, config_.reconnect_max.count());
+  // Full jitter between half and all of the back-off, so racks that lost the
+  // same broker do not all come back in the same millisecond.
+  std::uniform_int_distribution<std::int64_t> pick(capped / 2, std::max<std::int64_t>(capped, 1));
+  ++reconnect_attempt_;
+  reconnect_timer_ = loop_.after(milliseconds(pick(jitter_)), [this] { connect(); });
+}
+
+void mqtt_publisher::publish_retained(const std::string& topic, const std::string& payload) {
+  try {
+    auto msg = mqtt::make_message(topic, payload, 1, true);
+    client_->publish(msg, nullptr, *retained_listener_);
+  } catch (const mqtt::exception& e) {
+    spdlog::warn("mqtt: cannot publish {}: {}", topic, e.what());
+  }
+}
+
+void mqtt_publisher::publish_batch(outgoing_batch batch) {
+  const std::uint64_t dropped_before = queue_.dropped_readings();
+  queue_.push(std::move(batch));
+  if (queue_.dropped_readings() != dropped_before && dropped_before == 0) {
+    spdlog::error("mqtt: delivery queue full ({} bytes); dropping the oldest batches", config_.queue_limit_bytes);
+  }
+  pump();
+}
+
+void mqtt_publisher::catalog_changed() {
+  if (status_.connected) publish_retained(topic_root_ + "/catalog", hooks_.catalog());
+}
+
+void mqtt_publisher::pump() {
+  const std::string data_topic = topic_root_ + "/data";
+  while (status_.connected && queue_.in_flight() < config_.max_inflight) {
+    const outgoing_batch* batch = queue_.send_next();
+    if (batch == nullptr) break;
+    const std::uint64_t id = next_publish_id_++;
+    publishes_[id] = batch->sequence;
+    try {
+      client_->publish(mqtt::make_message(data_topic, batch->payload, 1, false), as_context(id),
+                       *publish_listener_);
+    } catch (const mqtt::exception& e) {
+      // Paho refuses synchronously while disconnected; the loss callback follows.
+      publishes_.erase(id);
+      queue_.retry(batch->sequence);
+      ++status_.publish_failures;
+      status_.last_error = std::string("publish refused: ") + e.what();
+      break;
+    }
+  }
+}
+
+void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error) {
+  auto it = publishes_.find(publish_id);
+  if (it == publishes_.end()) return;  // from a connection that is gone; already requeued
+  const std::uint64_t sequence = it->second;
+  publishes_.erase(it);
+  if (ok) {
+    if (auto batch = queue_.acknowledge(sequence)) {
+      ++status_.batches_published;
+      status_.readings_published += batch->readings;
+      status_.bytes_published += batch->payload.size();
+    }
+  } else {
+    ++status_.publish_failures;
+    status_.last_error = "publish of batch " + std::to_string(sequence) + " failed: " + error;
+    spdlog::warn("mqtt: {}; it will be resent", status_.last_error);
+    queue_.retry(sequence);
+  }
+  pump();
+  maybe_finish_stop();
+}
+
+void mqtt_publisher::stop(std::string offline_state, std::chrono::milliseconds grace,
+                          std::function<void()> done) {
+  stopping_ = true;
+  offline_state_ = std::move(offline_state);
+  stop_done_ = std::move(done);
+  reconnect_timer_.reset();
+  stop_timer_ = loop_.after(grace, [this] {
+    spdlog::warn("mqtt: shutdown grace period over with {} batches unsent", queue_.waiting() + queue_.in_flight());
+    if (status_.connected && !offline_sent_) {
+      offline_sent_ = true;
+      publish_retained(topic_root_ + "/state", offline_state_);
+      stop_timer_ = loop_.after(std::chrono::milliseconds(500), [this] { finish_stop(); });
+    } else {
+      finish_stop();
+    }
+  });
+  if (!status_.connected && !connecting_) {
+    finish_stop();
+    return;
+  }
+  maybe_finish_stop();
+}
+
+void mqtt_publisher::maybe_finish_stop() {
+  if (!stopping_ || offline_sent_ || !status_.connected) return;
+  if (queue_.waiting() > 0 || queue_.in_flight() > 0) return;
+  offline_sent_ = true;
+  // The retained listener disconnects once the offline state is acknowledged.
+  publish_retained(topic_root_ + "/state", offline_state_);
+}
+
+void mqtt_publisher::finish_stop() {
+  if (!stop_done_) return;
+  stop_timer_.reset();
+  status_.connected = false;
+  auto done = std::move(stop_done_);
+  stop_done_ = nullptr;
+  done();
+}
+
+}  // namespace racktel

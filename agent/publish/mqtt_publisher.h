@@ -1,0 +1,106 @@
+// Publishes the agent's state, catalog and data batches to an MQTT 5 broker
+// through Paho's async client.
+//
+// All methods run on the main loop. Paho calls back on its own threads; those
+// callbacks only post to the loop. Reconnection is done here, not by Paho,
+// because the will (offline state) and the retained state and catalog must be
+// made anew for every connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "common/event_loop.h"
+#include "config/config.h"
+#include "publish/delivery_queue.h"
+
+namespace mqtt {
+class async_client;
+class iaction_listener;
+}  // namespace mqtt
+
+namespace racktel {
+
+struct publisher_status {
+  bool connected = false;
+  std::string server;               // URI of the broker we are connected to
+  std::int64_t connected_since_ms = 0;
+  std::uint64_t connects = 0;
+  std::uint64_t connect_failures = 0;
+  std::string last_error;
+  std::uint64_t batches_published = 0;
+  std::uint64_t readings_published = 0;
+  std::uint64_t bytes_published = 0;
+  std::uint64_t publish_failures = 0;
+};
+
+class mqtt_publisher {
+ public:
+  struct hooks {
+    std::function<std::string()> online_state;  // AgentState ONLINE payload
+    std::function<std::string()> will_state;    // AgentState OFFLINE payload for the will
+    std::function<std::string()> catalog;       // current Catalog payload
+  };
+
+  mqtt_publisher(event_loop& loop, const mqtt_config& config, std::string topic_root, hooks h);
+  ~mqtt_publisher();
+  mqtt_publisher(const mqtt_publisher&) = delete;
+  mqtt_publisher& operator=(const mqtt_publisher&) = delete;
+
+  void start();
+  void publish_batch(outgoing_batch batch);
+  // The catalog changed: republish it now if connected (and at every connect anyway).
+  void catalog_changed();
+  // Sends what is queued for up to `grace`, then publishes `offline_state`,
+  // disconnects and calls `done`.
+  void stop(std::string offline_state, std::chrono::milliseconds grace, std::function<void()> done);
+
+  const publisher_status& status() const { return status_; }
+  const delivery_queue& queue() const { return queue_; }
+
+ private:
+  enum class listener_kind { connect, publish, retained, disconnect };
+  class bridge;
+
+  void connect();
+  void on_connected(const std::string& server);
+  void on_connect_failed(const std::string& error);
+  void on_connection_lost(const std::string& cause);
+  void schedule_reconnect();
+  void pump();
+  void publish_retained(const std::string& topic, const std::string& payload);
+  void on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error);
+  void maybe_finish_stop();
+  void finish_stop();
+
+  event_loop& loop_;
+  mqtt_config config_;
+  std::string topic_root_;
+  hooks hooks_;
+  std::unique_ptr<mqtt::async_client> client_;
+  std::unique_ptr<bridge> connect_listener_, publish_listener_, retained_listener_, disconnect_listener_;
+  // Shared with Paho's threads: cleared at destruction so late callbacks are dropped.
+  std::shared_ptr<std::atomic<bool>> alive_;
+
+  delivery_queue queue_;
+  std::map<std::uint64_t, std::uint64_t> publishes_;  // publish id -> batch sequence, this connection
+  std::uint64_t next_publish_id_ = 1;
+  publisher_status status_;
+  bool connecting_ = false;
+  unsigned reconnect_attempt_ = 0;
+  std::unique_ptr<timer_handle> reconnect_timer_;
+  std::mt19937 jitter_{std::random_device{}()};
+
+  bool stopping_ = false;
+  bool offline_sent_ = false;
+  std::string offline_state_;
+  std::function<void()> stop_done_;
+  std::unique_ptr<timer_handle> stop_timer_;
+};
+
+}  // namespace racktel

@@ -1,0 +1,83 @@
+// What the agent tells a technician or a script about itself, and its JSON
+// form (the status socket's answer). Pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "publish/mqtt_publisher.h"
+#include "sched/poller.h"
+
+namespace racktel {
+
+struct group_report {
+  std::string name;
+  std::int64_t interval_ms = 0;
+  std::int64_t deadline_ms = 0;
+  group_stats stats;
+};
+
+struct driver_report {
+  std::string name;
+  std::string type;
+  std::string origin;      // "built-in" or module path
+  std::string state;       // "running" or "failed"
+  std::string error;       // why it failed
+  std::string lane;        // "own" or "shared"
+  std::uint64_t sensors = 0;
+  std::uint64_t sensors_ok = 0;
+  std::uint64_t sensors_failing = 0;  // error, timeout
+  std::uint64_t sensors_stale = 0;
+  std::vector<group_report> groups;
+};
+
+// A sensor a technician should look at: failing, stale, or over a limit.
+struct sensor_attention {
+  std::string sensor;  // driver/id
+  std::string name;
+  std::string status;
+  std::optional<double> value;
+  std::string unit;
+  std::string limit;   // "warn_high 90" / "crit_high 105", empty for failures
+  std::int64_t last_ok_ms = 0;
+};
+
+struct status_report {
+  std::string version;
+  std::string site;
+  std::string rack;
+  std::string boot_id;
+  std::string config_file;
+  std::int64_t start_time_ms = 0;
+  std::int64_t time_ms = 0;
+
+  std::uint64_t catalog_version = 0;
+  std::uint64_t sensors = 0;
+  std::uint64_t sensors_ok = 0;
+  std::uint64_t sensors_out_of_range = 0;
+  std::uint64_t sensors_failing = 0;
+  std::uint64_t sensors_stale = 0;
+  std::uint64_t sensors_never_read = 0;
+
+  publisher_status broker;
+  std::uint64_t queue_batches = 0;
+  std::uint64_t queue_in_flight = 0;
+  std::uint64_t queue_bytes = 0;
+  std::uint64_t queue_limit_bytes = 0;
+  std::uint64_t dropped_batches = 0;
+  std::uint64_t dropped_readings = 0;
+
+  std::uint64_t readings_accepted = 0;
+  std::uint64_t batches_built = 0;
+  std::uint64_t bytes_encoded = 0;
+
+  std::vector<driver_report> drivers;
+  std::vector<sensor_attention> attention;  // capped; see attention_total
+  std::uint64_t attention_total = 0;
+};
+
+std::string to_json(const status_report& report);
+
+}  // namespace racktel

@@ -1,0 +1,36 @@
+// The sensor catalog: every sensor of every driver instance, in one indexed
+// list. Data batches refer to sensors by their index here, so names travel
+// once, in the retained catalog message, and not with every reading.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace racktel {
+
+struct sensor_meta {
+  std::string driver;  // instance name from the config
+  std::string id;      // stable within the instance
+  std::string name;
+  std::uint32_t kind = 0;  // racktel_sensor_kind
+  std::string unit;
+  std::vector<std::pair<std::string, std::string>> location;
+  double resolution = 1.0;
+  std::optional<double> warn_low, warn_high, crit_low, crit_high;
+  std::uint32_t group = 0;
+
+  std::string key() const { return driver + "/" + id; }  // unique across the rack
+};
+
+struct sensor_catalog {
+  std::uint64_t version = 0;  // content hash: same sensors, same version, across restarts
+  std::vector<sensor_meta> sensors;
+};
+
+// "tray=3,chip=12" -> {{"tray","3"},{"chip","12"}}; malformed parts are skipped.
+std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text);
+
+}  // namespace racktel

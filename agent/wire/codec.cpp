@@ -1,0 +1,308 @@
+#include "codec.h"
+
+#include <cmath>
+
+#include "racktel/driver.h"
+#include "racktel/v1/racktel.pb.h"
+
+namespace racktel {
+namespace {
+
+bool carries_value(std::uint32_t status) {
+  return status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE;
+}
+
+// Largest quantised magnitude: doubles represent every integer up to 2^53.
+constexpr double max_quanta = 9007199254740992.0;
+
+std::string bytes_of(const boot_id& id) { return {id.begin(), id.end()}; }
+
+boot_id boot_of(const std::string& bytes) {
+  boot_id id{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), id.size()), id.begin());
+  return id;
+}
+
+}  // namespace
+
+std::string to_hex(const boot_id& id) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : id) {
+    out += digits[b >> 4U];
+    out += digits[b & 0xFU];
+  }
+  return out;
+}
+
+std::string encode_data_batch(const batch_header& header, const std::vector<scan>& scans,
+                              const sensor_catalog& catalog) {
+  v1::DataBatch batch;
+  batch.set_catalog_version(header.catalog_version);
+  batch.set_boot_id(bytes_of(header.boot));
+  batch.set_sequence(header.sequence);
+  batch.set_replayed(header.replayed);
+  // Running quantised value per sensor, for deltas within this batch only, so
+  // that every batch decodes on its own.
+  std::vector<std::int64_t> previous(catalog.sensors.size(), 0);
+  std::int64_t previous_time = 0;
+  for (const scan& s : scans) {
+    v1::Scan& out = *batch.add_scans();
+    out.set_time_delta_ms(s.time_ms - previous_time);
+    previous_time = s.time_ms;
+    std::uint32_t run_start = 0;
+    std::uint32_t run_length = 0;
+    std::uint32_t run_end = 0;  // one past the previous run
+    std::uint32_t position = 0;
+    for (const reading& r : s.readings) {
+      if (run_length > 0 && r.sensor == run_start + run_length) {
+        ++run_length;
+      } else {
+        if (run_length > 0) {
+          out.add_index_runs(run_start - run_end);
+          out.add_index_runs(run_length);
+          run_end = run_start + run_length;
+        }
+        run_start = r.sensor;
+        run_length = 1;
+      }
+      std::uint32_t status = r.status;
+      std::int64_t quantised = 0;
+      if (carries_value(status)) {
+        const double q = std::round(r.value / catalog.sensors[r.sensor].resolution);
+        if (std::isfinite(q) && std::fabs(q) <= max_quanta) {
+          quantised = static_cast<std::int64_t>(q);
+        } else {
+          status = RACKTEL_READING_ERROR;
+        }
+      }
+      if (carries_value(status)) {
+        out.add_values(quantised - previous[r.sensor]);
+        previous[r.sensor] = quantised;
+      } else {
+        out.add_values(0);
+      }
+      if (status != RACKTEL_READING_OK) {
+        out.add_status_positions(position);
+        out.add_statuses(static_cast<v1::ReadingStatus>(status));
+      }
+      ++position;
+    }
+    if (run_length > 0) {
+      out.add_index_runs(run_start - run_end);
+      out.add_index_runs(run_length);
+    }
+  }
+  return batch.SerializeAsString();
+}
+
+std::size_t decoded_batch::reading_count() const {
+  std::size_t n = 0;
+  for (const auto& s : scans) n += s.readings.size();
+  return n;
+}
+
+std::optional<batch_header> peek_batch_header(std::string_view bytes) {
+  v1::DataBatch batch;
+  if (!batch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  return batch_header{batch.catalog_version(), boot_of(batch.boot_id()), batch.sequence(),
+                      batch.replayed()};
+}
+
+decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& catalog) {
+  decode_result result;
+  v1::DataBatch batch;
+  if (!batch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    result.error = "not a valid DataBatch protobuf";
+    return result;
+  }
+  if (batch.catalog_version() != catalog.version) {
+    result.error = "batch refers to catalog version " + std::to_string(batch.catalog_version()) +
+                   ", not " + std::to_string(catalog.version);
+    return result;
+  }
+  decoded_batch out;
+  out.header = {batch.catalog_version(), boot_of(batch.boot_id()), batch.sequence(), batch.replayed()};
+  std::vector<std::int64_t> previous(catalog.sensors.size(), 0);
+  std::int64_t time = 0;
+  const std::uint64_t sensor_count = catalog.sensors.size();
+  for (int si = 0; si < batch.scans_size(); ++si) {
+    const v1::Scan& in = batch.scans(si);
+    const std::string where = "scan " + std::to_string(si) + ": ";
+    time += in.time_delta_ms();
+    scan s;
+    s.time_ms = time;
+    if (in.index_runs_size() % 2 != 0) {
+      result.error = where + "index_runs has an odd number of entries";
+      return result;
+    }
+    std::uint64_t next = 0;
+    for (int k = 0; k < in.index_runs_size(); k += 2) {
+      const std::uint64_t start = next + in.index_runs(k);
+      const std::uint64_t length = in.index_runs(k + 1);
+      if (start + length > sensor_count) {
+        result.error = where + "sensor index " + std::to_string(start + length - 1) +
+                       " is beyond the catalog's " + std::to_string(sensor_count) + " sensors";
+        return result;
+      }
+      for (std::uint64_t i = start; i < start + length; ++i) {
+        s.readings.push_back({static_cast<std::uint32_t>(i), RACKTEL_READING_OK, 0.0});
+      }
+      next = start + length;
+    }
+    if (static_cast<std::size_t>(in.values_size()) != s.readings.size() ||
+        in.status_positions_size() != in.statuses_size()) {
+      result.error = where + "value or status counts do not match the sensor indices";
+      return result;
+    }
+    for (int k = 0; k < in.status_positions_size(); ++k) {
+      const std::uint32_t pos = in.status_positions(k);
+      if (pos >= s.readings.size()) {
+        result.error = where + "status position " + std::to_string(pos) + " is out of range";
+        return result;
+      }
+      s.readings[pos].status = static_cast<std::uint32_t>(in.statuses(k));
+    }
+    for (std::size_t k = 0; k < s.readings.size(); ++k) {
+      reading& r = s.readings[k];
+      if (!carries_value(r.status)) continue;
+      previous[r.sensor] += in.values(static_cast<int>(k));
+      r.value = static_cast<double>(previous[r.sensor]) * catalog.sensors[r.sensor].resolution;
+    }
+    out.scans.push_back(std::move(s));
+  }
+  result.batch = std::move(out);
+  return result;
+}
+
+namespace {
+
+void fill_sensor(v1::Sensor& out, const sensor_meta& m, std::uint32_t interval_ms,
+                 const std::string& group_name) {
+  out.set_driver(m.driver);
+  out.set_id(m.id);
+  out.set_name(m.name);
+  out.set_kind(static_cast<v1::SensorKind>(m.kind <= 10 ? m.kind : 0));
+  out.set_unit(m.unit);
+  for (const auto& [k, v] : m.location) {
+    v1::Label& label = *out.add_location();
+    label.set_key(k);
+    label.set_value(v);
+  }
+  out.set_resolution(m.resolution);
+  if (m.warn_low) out.set_warn_low(*m.warn_low);
+  if (m.warn_high) out.set_warn_high(*m.warn_high);
+  if (m.crit_low) out.set_crit_low(*m.crit_low);
+  if (m.crit_high) out.set_crit_high(*m.crit_high);
+  out.set_group(group_name);
+  out.set_interval_ms(interval_ms);
+}
+
+}  // namespace
+
+std::uint64_t compute_catalog_version(const std::vector<sensor_meta>& sensors,
+                                      const std::vector<std::uint32_t>& interval_ms) {
+  // FNV-1a over the serialised sensors: no maps, so the serialisation is canonical.
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0; i < sensors.size(); ++i) {
+    v1::Sensor s;
+    fill_sensor(s, sensors[i], i < interval_ms.size() ? interval_ms[i] : 0, "");
+    for (unsigned char c : s.SerializeAsString()) {
+      hash ^= c;
+      hash *= 0x100000001b3ULL;
+    }
+  }
+  return hash == 0 ? 1 : hash;  // 0 means "no catalog" to consumers
+}
+
+std::string encode_catalog(const sensor_catalog& catalog, const boot_id& boot, std::int64_t time_ms,
+                           const std::vector<std::string>& group_names,
+                           const std::vector<std::uint32_t>& interval_ms) {
+  v1::Catalog out;
+  out.set_version(catalog.version);
+  out.set_boot_id(bytes_of(boot));
+  out.set_time_ms(time_ms);
+  for (std::size_t i = 0; i < catalog.sensors.size(); ++i) {
+    fill_sensor(*out.add_sensors(), catalog.sensors[i], i < interval_ms.size() ? interval_ms[i] : 0,
+                i < group_names.size() ? group_names[i] : "");
+  }
+  return out.SerializeAsString();
+}
+
+std::optional<decoded_catalog> decode_catalog(std::string_view bytes) {
+  v1::Catalog in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  decoded_catalog out;
+  out.catalog.version = in.version();
+  for (const v1::Sensor& s : in.sensors()) {
+    sensor_meta m;
+    m.driver = s.driver();
+    m.id = s.id();
+    m.name = s.name();
+    m.kind = static_cast<std::uint32_t>(s.kind());
+    m.unit = s.unit();
+    for (const auto& label : s.location()) m.location.emplace_back(label.key(), label.value());
+    m.resolution = s.resolution() > 0 ? s.resolution() : 1.0;
+    if (s.has_warn_low()) m.warn_low = s.warn_low();
+    if (s.has_warn_high()) m.warn_high = s.warn_high();
+    if (s.has_crit_low()) m.crit_low = s.crit_low();
+    if (s.has_crit_high()) m.crit_high = s.crit_high();
+    out.catalog.sensors.push_back(std::move(m));
+    out.interval_ms.push_back(s.interval_ms());
+  }
+  return out;
+}
+
+std::string encode_agent_state(const agent_state_info& state) {
+  v1::AgentState out;
+  out.set_status(state.online ? v1::AgentState::STATUS_ONLINE : v1::AgentState::STATUS_OFFLINE);
+  out.set_version(state.version);
+  out.set_boot_id(bytes_of(state.boot));
+  out.set_start_time_ms(state.start_time_ms);
+  out.set_time_ms(state.time_ms);
+  out.set_catalog_version(state.catalog_version);
+  out.set_site(state.site);
+  out.set_rack(state.rack);
+  out.set_reason(state.reason);
+  out.set_readings_dropped(state.readings_dropped);
+  out.set_sensors(state.sensors);
+  return out.SerializeAsString();
+}
+
+std::optional<agent_state_info> decode_agent_state(std::string_view bytes) {
+  v1::AgentState in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  agent_state_info s;
+  s.online = in.status() == v1::AgentState::STATUS_ONLINE;
+  s.version = in.version();
+  s.boot = boot_of(in.boot_id());
+  s.start_time_ms = in.start_time_ms();
+  s.time_ms = in.time_ms();
+  s.catalog_version = in.catalog_version();
+  s.site = in.site();
+  s.rack = in.rack();
+  s.reason = in.reason();
+  s.readings_dropped = in.readings_dropped();
+  s.sensors = in.sensors();
+  return s;
+}
+
+const char* reading_status_name(std::uint32_t status) {
+  switch (status) {
+    case RACKTEL_READING_OK: return "ok";
+    case RACKTEL_READING_ERROR: return "error";
+    case RACKTEL_READING_TIMEOUT: return "timeout";
+    case RACKTEL_READING_OUT_OF_RANGE: return "out_of_range";
+    case RACKTEL_READING_STALE: return "stale";
+    default: return "unknown";
+  }
+}
+
+const char* sensor_kind_name(std::uint32_t kind) {
+  static const char* const names[] = {"other",    "temperature", "power",     "voltage",
+                                      "current",  "energy",      "flow",      "pressure",
+                                      "fan_speed", "ratio",      "state"};
+  return kind < std::size(names) ? names[kind] : "other";
+}
+
+}  // namespace racktel

@@ -1,0 +1,90 @@
+// Encoding and decoding of the v1 wire messages. Pure: bytes in, bytes out.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/catalog.h"
+
+namespace racktel {
+
+using boot_id = std::array<std::uint8_t, 16>;
+std::string to_hex(const boot_id& id);
+
+// One reading as the pipeline carries it; `sensor` indexes the catalog.
+struct reading {
+  std::uint32_t sensor;
+  std::uint32_t status;  // racktel_reading_status
+  double value;
+};
+
+// All readings of one group at one sampling instant, sorted by sensor.
+struct scan {
+  std::int64_t time_ms = 0;
+  std::vector<reading> readings;
+};
+
+struct batch_header {
+  std::uint64_t catalog_version = 0;
+  boot_id boot{};
+  std::uint64_t sequence = 0;
+  bool replayed = false;
+};
+
+// Quantises each value to its sensor's resolution. A value that cannot be
+// represented (NaN, infinite, beyond 2^53 quanta) is sent as ERROR.
+std::string encode_data_batch(const batch_header& header, const std::vector<scan>& scans,
+                              const sensor_catalog& catalog);
+
+struct decoded_batch {
+  batch_header header;
+  std::vector<scan> scans;  // values dequantised with the catalog's resolutions
+  std::size_t reading_count() const;
+};
+struct decode_result {
+  std::optional<decoded_batch> batch;
+  std::string error;  // what is malformed, when batch is empty
+};
+// Decodes against `catalog`, which must be the version the batch names.
+decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& catalog);
+// Reads only the header (to pick the right catalog).
+std::optional<batch_header> peek_batch_header(std::string_view bytes);
+
+// Content hash of the sensor list (stable across restarts for the same sensors).
+std::uint64_t compute_catalog_version(const std::vector<sensor_meta>& sensors,
+                                      const std::vector<std::uint32_t>& interval_ms);
+
+// `interval_ms[i]` and `group_names[i]` describe sensor i's read group.
+std::string encode_catalog(const sensor_catalog& catalog, const boot_id& boot, std::int64_t time_ms,
+                           const std::vector<std::string>& group_names,
+                           const std::vector<std::uint32_t>& interval_ms);
+struct decoded_catalog {
+  sensor_catalog catalog;
+  std::vector<std::uint32_t> interval_ms;
+};
+std::optional<decoded_catalog> decode_catalog(std::string_view bytes);
+
+struct agent_state_info {
+  bool online = true;
+  std::string version;
+  boot_id boot{};
+  std::int64_t start_time_ms = 0;
+  std::int64_t time_ms = 0;
+  std::uint64_t catalog_version = 0;
+  std::string site;
+  std::string rack;
+  std::string reason;
+  std::uint64_t readings_dropped = 0;
+  std::uint64_t sensors = 0;
+};
+std::string encode_agent_state(const agent_state_info& state);
+std::optional<agent_state_info> decode_agent_state(std::string_view bytes);
+
+const char* reading_status_name(std::uint32_t status);  // "ok", "error", ...
+const char* sensor_kind_name(std::uint32_t kind);       // "temperature", ...
+
+}  // namespace racktel
