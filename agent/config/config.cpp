@@ -28,9 +28,9 @@ class reader {
   reader(std::string file, std::vector<config_error>& errors)
       : file_(std::move(file)), errors_(errors) {}
 
-  void error(const toml::node& node, const std::string& message) {
-    const auto& begin = node.source().begin;
-    errors_.push_back({file_, static_cast<int>(begin.line), static_cast<int>(begin.column), message});
+  void error(const toml::node& node, const std::string& message) { error_at(node.source(), message); }
+  void error_at(const toml::source_region& where, const std::string& message) {
+    errors_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), message});
   }
   void error_in(const toml::table& table, const std::string& message) {
     // A table built from a [header] starts at the header; an implicit one has no position.
@@ -48,8 +48,9 @@ class reader {
       if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
         std::string list;
         for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-        error(node, "unknown key \"" + std::string(key.str()) + "\" in [" + table_name +
-                        "]; expected one of: " + list);
+        // Point at the key itself, which is what the person mistyped.
+        error_at(key.source().begin.line > 0 ? key.source() : node.source(),
+                 "unknown key \"" + std::string(key.str()) + "\" in [" + table_name + "]; expected one of: " + list);
       }
     }
   }

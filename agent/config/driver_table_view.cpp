@@ -23,9 +23,13 @@ toml::node_view<const toml::node> driver_table_view::lookup(const char* key) {
   return driver_.table->at_path(key);
 }
 
-void driver_table_view::add_error(const toml::node* node, const std::string& message) {
+void driver_table_view::add_error(const toml::node* node, const std::string& message,
+                                  const toml::source_region* where) {
   config_error e{driver_.source_file, 0, 0, "driver \"" + driver_.name + "\": " + message};
-  if (node != nullptr) {
+  if (where != nullptr && where->begin.line > 0) {
+    e.line = static_cast<int>(where->begin.line);
+    e.column = static_cast<int>(where->begin.column);
+  } else if (node != nullptr) {
     e.line = static_cast<int>(node->source().begin.line);
     e.column = static_cast<int>(node->source().begin.column);
   } else {
@@ -114,20 +118,21 @@ void driver_table_view::error(void* ctx, const char* key, const char* message) {
   view.add_error(node.node(), "\"" + std::string(key) + "\": " + message);
 }
 
-void driver_table_view::walk_unknown(const toml::node& node, const std::string& path) {
+void driver_table_view::walk_unknown(const toml::node& node, const std::string& path,
+                                     const toml::source_region* key_source) {
   if (const auto* table = node.as_table()) {
     for (const auto& [key, child] : *table) {
       const std::string child_path = path.empty() ? std::string(key.str()) : path + "." + std::string(key.str());
       if (path.empty() && std::find(host_keys.begin(), host_keys.end(), key.str()) != host_keys.end()) {
         continue;
       }
-      walk_unknown(child, child_path);
+      walk_unknown(child, child_path, &key.source());
     }
     return;
   }
   if (const auto* array = node.as_array(); array != nullptr && array->is_array_of_tables()) {
     for (std::size_t i = 0; i < array->size(); ++i) {
-      walk_unknown(*array->get(i), path + "[" + std::to_string(i) + "]");
+      walk_unknown(*array->get(i), path + "[" + std::to_string(i) + "]", nullptr);
     }
     return;
   }
@@ -135,9 +140,9 @@ void driver_table_view::walk_unknown(const toml::node& node, const std::string& 
   if (used_.contains(path)) return;
   auto it = used_.lower_bound(path + "[");
   if (it != used_.end() && it->starts_with(path + "[")) return;
-  add_error(&node, "unknown key \"" + path + "\" for a driver of type \"" + driver_.type + "\"");
+  add_error(&node, "unknown key \"" + path + "\" for a driver of type \"" + driver_.type + "\"", key_source);
 }
 
-void driver_table_view::report_unknown_keys() { walk_unknown(*driver_.table, ""); }
+void driver_table_view::report_unknown_keys() { walk_unknown(*driver_.table, "", nullptr); }
 
 }  // namespace racktel

@@ -26,8 +26,10 @@ class driver_table_view {
   static driver_table_view& self(void* ctx) { return *static_cast<driver_table_view*>(ctx); }
   toml::node_view<const toml::node> lookup(const char* key);
   void type_error(const toml::node& node, const char* key, const char* expected);
-  void add_error(const toml::node* node, const std::string& message);
-  void walk_unknown(const toml::node& node, const std::string& path);
+  // Positions the error at `where` (a key) when known, else at `node`, else at the table.
+  void add_error(const toml::node* node, const std::string& message,
+                 const toml::source_region* where = nullptr);
+  void walk_unknown(const toml::node& node, const std::string& path, const toml::source_region* key_source);
 
   static int get_string(void* ctx, const char* key, const char** value);
   static int get_int(void* ctx, const char* key, std::int64_t* value);

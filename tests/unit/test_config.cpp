@@ -1,0 +1,169 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "config/config.h"
+#include "drivers/validate.h"
+
+using namespace racktel;
+
+namespace {
+
+const char* const minimal = R"(
+[agent]
+site = "lab"
+rack = "r01"
+[mqtt]
+brokers = ["tcp://127.0.0.1:1883"]
+keepalive = "5s"
+[[drivers]]
+name = "rack"
+type = "sim"
+interval = "1s"
+)";
+
+// The single error of a config, as "line:column: message".
+std::string only_error(const config_result& r) {
+  REQUIRE_MESSAGE(r.errors.size() == 1, (r.errors.empty() ? "no error" : r.errors[0].to_string()));
+  return std::to_string(r.errors[0].line) + ":" + std::to_string(r.errors[0].column) + ": " + r.errors[0].message;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::vector<config_error> driver_errors(const std::string& text) {
+  config_result r = parse_config(text, "t.toml");
+  REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+  return validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent"));
+}
+
+}  // namespace
+
+TEST_CASE("the minimal config from the documentation loads with defaults") {
+  config_result r = parse_config(minimal, "racktel.toml");
+  REQUIRE(r.ok());
+  const agent_config& c = *r.config;
+  CHECK(c.site == "lab");
+  CHECK(c.rack == "r01");
+  CHECK(topic_root(c) == "racktel/v1/lab/r01");
+  CHECK(c.mqtt.brokers == std::vector<std::string>{"tcp://127.0.0.1:1883"});
+  CHECK(c.mqtt.keepalive == std::chrono::seconds(5));
+  CHECK(c.mqtt.client_id == "racktel-lab-r01");
+  CHECK(c.batch.interval == std::chrono::seconds(1));
+  REQUIRE(c.drivers.size() == 1);
+  CHECK(c.drivers[0].name == "rack");
+  CHECK(c.drivers[0].interval == std::chrono::seconds(1));
+  CHECK(validate_drivers(c, driver_loader(builtin_drivers(), "/nonexistent")).empty());
+}
+
+TEST_CASE("the shipped example and demo configs are valid") {
+  for (const char* file : {RACKTEL_SOURCE_DIR "/config/racktel.toml", RACKTEL_SOURCE_DIR "/config/demo.toml"}) {
+    CAPTURE(file);
+    config_result r = load_config_file(file);
+    REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+    CHECK(validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent")).empty());
+  }
+}
+
+TEST_CASE("errors name the file, line and column and say what was expected") {
+  std::string text = minimal;
+  text.replace(text.find("keepalive = \"5s\""), 16, "keepalive = 5");
+  config_result r = parse_config(text, "rack.toml");
+  CHECK(only_error(r) == "7:13: expected \"keepalive\" to be a duration string such as \"500ms\", \"1s\" or \"2m\"");
+  CHECK(r.errors[0].to_string().starts_with("rack.toml:7:13: "));
+}
+
+TEST_CASE("unknown keys are errors, not silently ignored") {
+  std::string text = minimal;
+  text.replace(text.find("rack = \"r01\""), 12, "rack = \"r01\"\nsiet = \"x\"");
+  const std::string e = only_error(parse_config(text, "t.toml"));
+  CHECK(e.starts_with("5:1: unknown key \"siet\" in [agent]"));
+  CHECK(contains(e, "expected one of: site, rack"));
+}
+
+TEST_CASE("out-of-range values are errors") {
+  std::string text = minimal;
+  text.replace(text.find("interval = \"1s\""), 15, "interval = \"1ms\"");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "\"interval\" must be between 10ms and 24h, got 1ms"));
+
+  text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nmax_inflight = 0");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "\"max_inflight\" to be an integer from 1 to 65535"));
+}
+
+TEST_CASE("missing required keys and tables are reported") {
+  config_result r = parse_config("[agent]\nsite = \"lab\"\n", "t.toml");
+  REQUIRE(r.errors.size() == 2);
+  CHECK(contains(r.errors[0].to_string(), "missing key \"rack\""));
+  CHECK(contains(r.errors[1].to_string(), "missing table [mqtt]"));
+}
+
+TEST_CASE("site and rack must be usable as topic levels") {
+  std::string text = minimal;
+  text.replace(text.find("rack = \"r01\""), 12, "rack = \"r/01#\"");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "becomes an MQTT topic level"));
+}
+
+TEST_CASE("broker URIs are checked; mqtt:// means tcp://") {
+  std::string text = minimal;
+  text.replace(text.find("tcp://127.0.0.1:1883"), 20, "mqtt://127.0.0.2:1883\", \"http://x");
+  config_result r = parse_config(text, "t.toml");
+  CHECK(contains(only_error(r), "6:37: expected a broker URI"));
+
+  text = minimal;
+  text.replace(text.find("tcp://"), 6, "mqtt://");
+  r = parse_config(text, "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r.config->mqtt.brokers[0] == "tcp://127.0.0.1:1883");
+}
+
+TEST_CASE("TOML syntax errors keep their position") {
+  config_result r = parse_config("[agent]\nsite = \"lab\nrack = 1\n", "broken.toml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 2);
+  CHECK(contains(r.errors[0].message, "TOML syntax error"));
+}
+
+TEST_CASE("duplicate driver names are refused") {
+  std::string text = std::string(minimal) + "[[drivers]]\nname = \"rack\"\ntype = \"sim\"\n";
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "is used twice"));
+}
+
+TEST_CASE("password and password_file are exclusive; the file's first line is the secret") {
+  std::string text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\npassword_file = \"/nonexistent/secret\"");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "cannot read the password from \"/nonexistent/secret\""));
+}
+
+TEST_CASE("a driver's unknown key is reported at its position") {
+  std::string text = std::string(minimal) + "sede = 4\n";
+  auto errors = driver_errors(text);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].to_string() == "t.toml:12:1: driver \"rack\": unknown key \"sede\" for a driver of type \"sim\"");
+}
+
+TEST_CASE("a driver's own validation errors carry positions") {
+  std::string text = std::string(minimal) + "[[drivers.faults]]\nkind = \"hot_chip\"\nchip = 99\n";
+  auto errors = driver_errors(text);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].line == 14);
+  CHECK(contains(errors[0].message, "\"faults[0].chip\": expected an integer from 0 to 63, got 99"));
+
+  text = std::string(minimal) + "[[drivers.faults]]\nkind = \"meltdown\"\n";
+  errors = driver_errors(text);
+  REQUIRE(errors.size() == 1);
+  CHECK(contains(errors[0].message, "unknown fault kind \"meltdown\""));
+
+  text = std::string(minimal) + "seed = \"seven\"\n";
+  errors = driver_errors(text);
+  REQUIRE(errors.size() == 1);
+  CHECK(contains(errors[0].to_string(), "t.toml:12:8: driver \"rack\": expected \"seed\" to be an integer"));
+}
+
+TEST_CASE("an unknown driver type names where it looked") {
+  std::string text = minimal;
+  text.replace(text.find("type = \"sim\""), 12, "type = \"nope\"");
+  auto errors = driver_errors(text);
+  REQUIRE(errors.size() == 1);
+  CHECK(contains(errors[0].to_string(), "t.toml:8:1: driver \"rack\": no driver of type \"nope\""));
+  CHECK(contains(errors[0].message, "/nonexistent/racktel-driver-nope.so does not exist"));
+}

@@ -1,0 +1,118 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "drivers/driver_instance.h"
+#include "drivers/driver_loader.h"
+#include "sim_driver.h"
+
+using namespace racktel;
+
+namespace {
+
+driver_config sim_config(const std::string& name = "rack") {
+  static auto doc = std::make_shared<toml::table>(toml::parse("seed = 3\n"));
+  driver_config c;
+  c.name = name;
+  c.type = "sim";
+  c.table = doc;
+  c.source_file = "test.toml";
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("descriptor checks: the built-in sim driver passes") {
+  CHECK(check_descriptor(&racktel_sim_driver, "sim").empty());
+  CHECK(check_descriptor(&racktel_sim_driver, "").empty());
+}
+
+TEST_CASE("descriptor checks refuse what the host cannot use") {
+  racktel_driver d = racktel_sim_driver;
+  CHECK(check_descriptor(nullptr, "sim") == "the entry point returned no descriptor");
+
+  d.abi_major = RACKTEL_DRIVER_ABI_MAJOR + 1;
+  CHECK(check_descriptor(&d, "sim").find("rebuild the driver") != std::string::npos);
+
+  d = racktel_sim_driver;
+  d.struct_size = 16;
+  CHECK(check_descriptor(&d, "sim").find("smaller than ABI") != std::string::npos);
+
+  d = racktel_sim_driver;
+  d.read = nullptr;
+  CHECK(check_descriptor(&d, "sim") == "descriptor lacks a required entry point");
+
+  d = racktel_sim_driver;
+  CHECK(check_descriptor(&d, "hwmon") == "provides driver type \"sim\", not \"hwmon\"");
+}
+
+TEST_CASE("the sim driver loads as a module through dlopen") {
+  const std::string path = std::string(RACKTEL_TEST_MODULE_DIR) + "/racktel-driver-sim.so";
+  load_result r = driver_loader::load_module(path, "sim");
+  REQUIRE_MESSAGE(r.driver, r.error);
+  CHECK(r.driver->origin == path);
+  CHECK(r.driver->module != nullptr);
+  // A module's descriptor is its own copy of the code, not the built-in one.
+  CHECK((r.driver->descriptor.read != racktel_sim_driver.read));
+
+  // ... and is found by type in the driver directory when not built in.
+  driver_loader loader({}, RACKTEL_TEST_MODULE_DIR);
+  load_result by_type = loader.load("sim", std::nullopt);
+  REQUIRE_MESSAGE(by_type.driver, by_type.error);
+  auto opened = driver_instance::open(sim_config(), std::move(*by_type.driver), 0);
+  REQUIRE(opened.instance);
+  CHECK(opened.instance->initial_catalog()->sensors.size() == 1365);
+  CHECK(opened.instance->origin() == path);
+}
+
+TEST_CASE("broken modules are refused with an error naming the file") {
+  const std::string dir = RACKTEL_TEST_BAD_MODULE_DIR;
+  load_result garbage = driver_loader::load_module(dir + "/racktel-driver-garbage.so", "garbage");
+  CHECK_FALSE(garbage.driver);
+  CHECK(garbage.error.find("cannot load driver module " + dir + "/racktel-driver-garbage.so") == 0);
+
+  load_result no_entry = driver_loader::load_module(dir + "/racktel-driver-noentry.so", "noentry");
+  CHECK_FALSE(no_entry.driver);
+  CHECK(no_entry.error.find("does not export racktel_driver_entry") != std::string::npos);
+
+  load_result wrong_abi = driver_loader::load_module(dir + "/racktel-driver-wrongabi.so", "wrongabi");
+  CHECK_FALSE(wrong_abi.driver);
+  CHECK(wrong_abi.error.find("refused: built for driver ABI 2.0") != std::string::npos);
+
+  load_result missing = driver_loader({}, dir).load("absent", std::nullopt);
+  CHECK_FALSE(missing.driver);
+  CHECK(missing.error.find("racktel-driver-absent.so does not exist") != std::string::npos);
+}
+
+TEST_CASE("a descriptor shorter than ABI 1.0 is refused before its missing fields are used") {
+  // Simulate a driver built when the descriptor ended before catalog_generation:
+  // the host must treat the missing optional field as absent.
+  struct {
+    racktel_driver d;
+    char poison[16];
+  } shorter{};
+  shorter.d = racktel_sim_driver;
+  shorter.d.struct_size = static_cast<std::uint32_t>(offsetof(racktel_driver, catalog_generation));
+  std::memset(shorter.poison, 0xAB, sizeof shorter.poison);
+  CHECK(check_descriptor(&shorter.d, "sim").find("smaller than ABI") != std::string::npos);
+}
+
+TEST_CASE("an opened sim instance reports groups with their intervals") {
+  load_result r = driver_loader(builtin_drivers(), "/nonexistent").load("sim", std::nullopt);
+  REQUIRE(r.driver);
+  driver_config config = sim_config();
+  config.group_intervals["thermal"] = std::chrono::milliseconds(2000);
+  auto opened = driver_instance::open(config, std::move(*r.driver), 0);
+  REQUIRE(opened.instance);
+  const instance_catalog& c = *opened.instance->initial_catalog();
+  REQUIRE(c.groups.size() == 3);
+  CHECK(c.groups[0].name == "power");
+  CHECK(c.groups[0].interval == std::chrono::milliseconds(100));
+  CHECK(c.groups[0].deadline == std::chrono::milliseconds(100));
+  CHECK(c.groups[1].interval == std::chrono::milliseconds(2000));
+  std::size_t members = 0;
+  for (const auto& g : c.groups) members += g.members.size();
+  CHECK(members == c.sensors.size());
+  CHECK(c.sensors[0].driver == "rack");
+  CHECK(c.sensors[0].location == std::vector<std::pair<std::string, std::string>>{{"tray", "0"}, {"chip", "0"}});
+}
