@@ -175,6 +175,7 @@ void mqtt_publisher::on_connection_lost(const std::string& cause) {
   // In-flight publishes of a clean-start session are not resent by Paho: resend them ourselves.
   queue_.retry_all_in_flight();
   publishes_.clear();
+  refusal_pause_.reset();
   if (stopping_) {
     finish_stop();
     return;
@@ -182,15 +183,17 @@ void mqtt_publisher::on_connection_lost(const std::string& cause) {
   schedule_reconnect();
 }
 
-void mqtt_publisher::schedule_reconnect() {
-  using std::chrono::milliseconds;
-  const auto base = config_.reconnect_min.count() << std::min(reconnect_attempt_, 20U);
+std::chrono::milliseconds mqtt_publisher::backoff(unsigned attempt) {
+  const auto base = config_.reconnect_min.count() << std::min(attempt, 20U);
   const auto capped = std::min<std::int64_t>(base, config_.reconnect_max.count());
-  // Full jitter between half and all of the back-off, so racks that lost the
-  // same broker do not all come back in the same millisecond.
+  // Jitter between half and all of the back-off, so racks that lost the same
+  // broker do not all come back in the same millisecond.
   std::uniform_int_distribution<std::int64_t> pick(capped / 2, std::max<std::int64_t>(capped, 1));
-  ++reconnect_attempt_;
-  reconnect_timer_ = loop_.after(milliseconds(pick(jitter_)), [this] { connect(); });
+  return std::chrono::milliseconds(pick(jitter_));
+}
+
+void mqtt_publisher::schedule_reconnect() {
+  reconnect_timer_ = loop_.after(backoff(reconnect_attempt_++), [this] { connect(); });
 }
 
 void mqtt_publisher::publish_retained(const std::string& topic, const std::string& payload) {
@@ -216,6 +219,7 @@ void mqtt_publisher::catalog_changed() {
 }
 
 void mqtt_publisher::pump() {
+  if (refusal_pause_) return;
   const std::string data_topic = topic_root_ + "/data";
   while (status_.connected && queue_.in_flight() < config_.max_inflight) {
     const outgoing_batch* batch = queue_.send_next();
@@ -242,6 +246,7 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
   const std::uint64_t sequence = it->second;
   publishes_.erase(it);
   if (ok) {
+    refusals_in_a_row_ = 0;
     if (auto batch = queue_.acknowledge(sequence)) {
       ++status_.batches_published;
       status_.readings_published += batch->readings;
@@ -250,8 +255,15 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
   } else {
     ++status_.publish_failures;
     status_.last_error = "publish of batch " + std::to_string(sequence) + " failed: " + error;
-    spdlog::warn("mqtt: {}; it will be resent", status_.last_error);
     queue_.retry(sequence);
+    if (!refusal_pause_ && status_.connected) {
+      const auto pause = backoff(refusals_in_a_row_++);
+      spdlog::warn("mqtt: {}; resending in {} ms", status_.last_error, pause.count());
+      refusal_pause_ = loop_.after(pause, [this] {
+        refusal_pause_.reset();
+        pump();
+      });
+    }
   }
   pump();
   maybe_finish_stop();

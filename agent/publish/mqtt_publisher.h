@@ -72,6 +72,7 @@ class mqtt_publisher {
   void on_connect_failed(const std::string& error);
   void on_connection_lost(const std::string& cause);
   void schedule_reconnect();
+  std::chrono::milliseconds backoff(unsigned attempt);
   void pump();
   void publish_retained(const std::string& topic, const std::string& payload);
   void on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error);
@@ -94,6 +95,10 @@ class mqtt_publisher {
   bool connecting_ = false;
   unsigned reconnect_attempt_ = 0;
   std::unique_ptr<timer_handle> reconnect_timer_;
+  // After a refused publish (e.g. denied by an ACL) sending pauses, with
+  // back-off, instead of resending in a tight loop.
+  unsigned refusals_in_a_row_ = 0;
+  std::unique_ptr<timer_handle> refusal_pause_;
   std::mt19937 jitter_{std::random_device{}()};
 
   bool stopping_ = false;

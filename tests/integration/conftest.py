@@ -1,0 +1,237 @@
+"""Fixtures that run the real thing on loopback: a mosquitto broker on an
+ephemeral port, racktel-agent processes, and MQTT subscribers."""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+import racktel_stream
+
+BUILD = pathlib.Path(os.environ["RACKTEL_BUILD_DIR"])
+SOURCE = pathlib.Path(os.environ["RACKTEL_SOURCE_DIR"])
+AGENT = BUILD / "agent" / "racktel-agent"
+CLI = BUILD / "agent" / "racktel"
+SIM_PREDICT = BUILD / "tests" / "sim_predict"
+MODULE_DIR = BUILD / "drivers" / "modules"
+BAD_MODULE_DIR = BUILD / "tests" / "modules"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=15.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Broker:
+    def __init__(self, directory, acl=None):
+        self.port = free_port()
+        self.directory = directory
+        self.log = directory / "mosquitto.log"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            # Under root mosquitto would switch to its own user; keep it simple in tests.
+            "user root" if os.geteuid() == 0 else "",
+        ]
+        if acl is not None:
+            acl_file = directory / "acl"
+            acl_file.write_text(acl)
+            lines.append(f"acl_file {acl_file}")
+        self.conf = directory / "mosquitto.conf"
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.process = None
+
+    @property
+    def uri(self):
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = subprocess.Popen(["mosquitto", "-c", str(self.conf)],
+                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+
+        def accepting():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(accepting, what=f"mosquitto on port {self.port}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+class Agent:
+    def __init__(self, directory, broker, drivers, extra=""):
+        self.directory = directory
+        self.socket = directory / "status.sock"
+        self.config = directory / "racktel.toml"
+        self.log = directory / "agent.log"
+        self.config.write_text(f"""
+[agent]
+site = "lab"
+rack = "r01"
+status_socket = "{self.socket}"
+state_dir = "{directory / 'state'}"
+driver_dir = "{MODULE_DIR}"
+[mqtt]
+brokers = ["{broker.uri}"]
+keepalive = "2s"
+reconnect_min = "200ms"
+reconnect_max = "1s"
+{extra}
+{drivers}
+""")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([str(AGENT), "--config", str(self.config), "--log-level", "debug"],
+                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        wait_for(lambda: self.socket.exists() or self.process.poll() is not None, what="agent status socket")
+        assert self.process.poll() is None, self.log_text()
+        return self
+
+    def log_text(self):
+        return self.log.read_text(errors="replace")
+
+    def status(self, human=False):
+        args = [str(CLI), "status", "--socket", str(self.socket)] + ([] if human else ["--json"])
+        out = subprocess.run(args, capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        if human:
+            return out.stdout
+        import json
+        return json.loads(out.stdout)
+
+    def signal(self, sig):
+        self.process.send_signal(sig)
+
+    def wait(self, timeout=15):
+        return self.process.wait(timeout=timeout)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+SIM_DRIVER = """
+[[drivers]]
+name = "rack"
+type = "sim"
+seed = {seed}
+"""
+
+
+@pytest.fixture
+def start_agent(tmp_path, broker):
+    agents = []
+
+    def start(drivers=SIM_DRIVER.format(seed=1), extra="", name="agent"):
+        directory = tmp_path / name
+        directory.mkdir()
+        a = Agent(directory, broker, drivers, extra).start()
+        agents.append(a)
+        return a
+
+    yield start
+    for a in agents:
+        a.stop()
+
+
+class Collector:
+    """Records every message under racktel/v1/lab/r01/ and decodes it."""
+
+    def __init__(self, broker, root="racktel/v1/lab/r01"):
+        self.root = root
+        self.lock = threading.Lock()
+        self.messages = []  # (arrival monotonic time, topic, payload, retained)
+        self.client = mqtt.Client(client_id=f"collector-{os.getpid()}-{id(self)}", protocol=mqtt.MQTTv5)
+        self.client.on_message = self._on_message
+        self.connected = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p=None: (c.subscribe(root + "/#", qos=1), self.connected.set())
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+        assert self.connected.wait(10), "collector could not connect"
+        time.sleep(0.2)  # let the SUBACK land
+
+    def _on_message(self, client, userdata, msg):
+        with self.lock:
+            self.messages.append((time.monotonic(), msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+    def of(self, kind):
+        with self.lock:
+            return [m for m in self.messages if m[1] == f"{self.root}/{kind}"]
+
+    def catalogs(self):
+        return {c.version: c for c in (racktel_stream.decode_catalog(m[2]) for m in self.of("catalog"))}
+
+    def states(self):
+        return [racktel_stream.decode_state(m[2]) for m in self.of("state")]
+
+    def batches(self):
+        """Decoded data batches: [(DataBatch, readings)] in arrival order."""
+        catalogs = self.catalogs()
+        out = []
+        for m in self.of("data"):
+            header = racktel_stream.pb.DataBatch()
+            header.ParseFromString(m[2])
+            catalog = catalogs.get(header.catalog_version)
+            assert catalog is not None, f"no catalog {header.catalog_version} for batch {header.sequence}"
+            out.append(racktel_stream.decode_batch(m[2], catalog))
+        return out
+
+    def wait_batches(self, n, timeout=20):
+        wait_for(lambda: len(self.of("data")) >= n, timeout, f"{n} data batches")
+        return self.batches()
+
+
+@pytest.fixture
+def collector(broker):
+    collectors = []
+
+    def make():
+        c = Collector(broker)
+        collectors.append(c)
+        return c
+
+    yield make
+    for c in collectors:
+        c.close()
