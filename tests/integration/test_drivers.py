@@ -1,0 +1,111 @@
+"""Driver isolation: hung instances, broken modules, modules loaded with dlopen."""
+
+from conftest import BAD_MODULE_DIR, MODULE_DIR, wait_for
+
+HUNG_AND_HEALTHY = """
+[[drivers]]
+name = "hung"
+type = "sim"
+[[drivers.faults]]
+kind = "hung_reads"
+delay = "30s"
+
+[[drivers]]
+name = "healthy"
+type = "sim"
+seed = 2
+"""
+
+
+def test_a_hung_instance_does_not_delay_another(start_agent, collector):
+    c = collector()
+    agent = start_agent(HUNG_AND_HEALTHY)
+    batches = c.wait_batches(4)
+    healthy_power, hung_power = [], []
+    for _, readings in batches[1:]:
+        for t, key, status, value in readings:
+            if key == "healthy/chip00.power":
+                healthy_power.append((t, status))
+            elif key == "hung/chip00.power":
+                hung_power.append((t, status))
+    times = sorted(t for t, _ in healthy_power)
+    assert {b - a for a, b in zip(times, times[1:])} == {100}, "a reading every 100 ms, no tick lost"
+    assert {s for _, s in healthy_power} == {"ok"}
+    # The hung instance still yields a reading per tick, marked as such, never a value.
+    assert hung_power and {s for _, s in hung_power} <= {"timeout", "stale"}
+    assert "stale" in {s for _, s in hung_power}
+
+    status = agent.status()
+    hung = next(d for d in status["drivers"] if d["name"] == "hung")
+    healthy = next(d for d in status["drivers"] if d["name"] == "healthy")
+    assert hung["lane"] == "own" and healthy["lane"] == "own"
+    power = next(g for g in hung["groups"] if g["name"] == "power")
+    assert power["timeouts"] >= 1 and power["skipped_ticks"] >= 5
+    assert hung["sensors_stale"] > 0
+    assert all(g["timeouts"] == 0 for g in healthy["groups"])
+    assert healthy["sensors_ok"] == healthy["sensors"]
+
+
+def test_a_slow_instance_times_out_and_recovers_per_read(start_agent, collector):
+    c = collector()
+    start_agent("""
+[[drivers]]
+name = "slow"
+type = "sim"
+group_intervals = { power = "500ms" }
+deadline = "200ms"
+[[drivers.faults]]
+kind = "slow_reads"
+delay = "300ms"
+""")
+    batches = c.wait_batches(3)
+    statuses = {s for _, rs in batches for t, k, s, v in rs if k == "slow/chip00.power"}
+    assert statuses <= {"timeout", "stale"} and statuses
+
+
+def test_broken_modules_are_refused_while_the_rest_runs(start_agent, collector):
+    c = collector()
+    agent = start_agent(f"""
+[[drivers]]
+name = "garbage"
+type = "garbage"
+module = "{BAD_MODULE_DIR}/racktel-driver-garbage.so"
+
+[[drivers]]
+name = "future"
+type = "wrongabi"
+module = "{BAD_MODULE_DIR}/racktel-driver-wrongabi.so"
+
+[[drivers]]
+name = "absent"
+type = "nosuchdriver"
+
+[[drivers]]
+name = "rack"
+type = "sim"
+""")
+    c.wait_batches(2)
+    catalog = next(iter(c.catalogs().values()))
+    assert {s.driver for s in catalog.sensors} == {"rack"}
+    drivers = {d["name"]: d for d in agent.status()["drivers"]}
+    assert drivers["rack"]["state"] == "running"
+    assert drivers["garbage"]["state"] == "failed"
+    assert "racktel-driver-garbage.so" in drivers["garbage"]["error"]
+    assert "built for driver ABI 2.0" in drivers["future"]["error"]
+    assert "racktel-driver-nosuchdriver.so does not exist" in drivers["absent"]["error"]
+    log = agent.log_text()
+    assert "racktel-driver-garbage.so" in log and "the agent carries on without it" in log
+
+
+def test_the_sim_driver_runs_as_a_dlopen_module_in_the_agent(start_agent, collector):
+    c = collector()
+    agent = start_agent(f"""
+[[drivers]]
+name = "modular"
+type = "sim"
+module = "{MODULE_DIR}/racktel-driver-sim.so"
+""")
+    batches = c.wait_batches(2)
+    assert any(k.startswith("modular/") and s == "ok" for _, rs in batches for _, k, s, _ in rs)
+    modular = agent.status()["drivers"][0]
+    assert modular["origin"] == f"{MODULE_DIR}/racktel-driver-sim.so"
