@@ -1,0 +1,270 @@
+// racktel-bench: prints what racktel costs on this machine.
+//
+//   wire    bytes per reading of the sim rack at nominal load, batched as the agent does
+//   encode  readings encoded per second on one core
+//   agent   the real racktel-agent publishing the sim rack to a local mosquitto for a
+//           fixed time: CPU (user+system), peak resident memory, readings published per second
+//
+// usage: racktel-bench [--seconds N] [--instances N] [--skip-agent]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rack_model.h"
+#include "racktel/driver.h"
+#include "wire/codec.h"
+
+using namespace racktel;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// The sim rack's catalog and schedule, driven directly (no threads, no broker).
+struct sim_rack {
+  sim::rack_model model{1, {}};
+  sensor_catalog catalog;
+  std::vector<std::vector<std::uint32_t>> groups{3};
+  const std::int64_t intervals_ms[3] = {100, 1000, 1000};
+
+  sim_rack() {
+    std::vector<std::uint32_t> interval_of;
+    for (std::uint32_t i = 0; i < model.sensors().size(); ++i) {
+      const auto& s = model.sensors()[i];
+      sensor_meta m;
+      m.driver = "rack";
+      m.id = s.id;
+      m.resolution = s.resolution;
+      catalog.sensors.push_back(m);
+      groups[static_cast<std::size_t>(s.read_group)].push_back(i);
+      interval_of.push_back(static_cast<std::uint32_t>(intervals_ms[static_cast<std::size_t>(s.read_group)]));
+    }
+    catalog.version = compute_catalog_version(catalog.sensors, interval_of);
+  }
+
+  // The scans one second of polling produces, starting at t_ms (a whole second).
+  std::vector<scan> second(std::int64_t t_ms) const {
+    std::vector<scan> scans;
+    for (std::int64_t dt = 0; dt < 1000; dt += 100) {
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        if (dt % intervals_ms[g] != 0) continue;
+        scan s{t_ms + dt, {}};
+        for (std::uint32_t i : groups[g]) {
+          const double v = model.value(i, static_cast<double>(t_ms + dt) / 1000.0);
+          s.readings.push_back({i, RACKTEL_READING_OK, v});
+        }
+        scans.push_back(std::move(s));
+      }
+    }
+    return scans;
+  }
+};
+
+std::size_t count_readings(const std::vector<scan>& scans) {
+  std::size_t n = 0;
+  for (const auto& s : scans) n += s.readings.size();
+  return n;
+}
+
+void bench_wire_and_encode() {
+  sim_rack rack;
+  const std::int64_t start = 1'790'000'000'000;
+  std::vector<std::vector<scan>> batches;
+  for (int s = 0; s < 60; ++s) batches.push_back(rack.second(start + s * 1000));
+  std::size_t readings = 0, bytes = 0, min_b = SIZE_MAX, max_b = 0;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    batch_header h{rack.catalog.version, {}, i + 1, false};
+    const std::string payload = encode_data_batch(h, batches[i], rack.catalog);
+    readings += count_readings(batches[i]);
+    bytes += payload.size();
+    min_b = std::min(min_b, payload.size());
+    max_b = std::max(max_b, payload.size());
+  }
+  std::printf("wire    sim rack: %zu sensors, %.0f readings/s nominal\n", rack.catalog.sensors.size(),
+              static_cast<double>(readings) / 60.0);
+  std::printf("wire    1 s batches: %.0f bytes each (min %zu, max %zu), %.2f bytes per reading\n",
+              static_cast<double>(bytes) / 60.0, min_b, max_b, static_cast<double>(bytes) / static_cast<double>(readings));
+  std::printf("wire    MQTT payload rate: %.1f KiB/s (%.1f GiB/day)\n", static_cast<double>(bytes) / 60.0 / 1024.0,
+              static_cast<double>(bytes) / 60.0 * 86400.0 / 1073741824.0);
+
+  // Encode throughput: re-encode the same batches for about two seconds.
+  std::size_t encoded = 0;
+  std::size_t sink = 0;
+  const auto t0 = clock_type::now();
+  while (clock_type::now() - t0 < std::chrono::seconds(2)) {
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      batch_header h{rack.catalog.version, {}, i + 1, false};
+      sink += encode_data_batch(h, batches[i], rack.catalog).size();
+      encoded += count_readings(batches[i]);
+    }
+  }
+  const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  std::printf("encode  %.2f M readings/s on one core (%.0f ns per reading)\n", static_cast<double>(encoded) / secs / 1e6,
+              secs * 1e9 / static_cast<double>(encoded));
+
+  // Decode throughput, for ingestion engineers sizing their consumers.
+  std::vector<std::string> payloads;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    payloads.push_back(encode_data_batch({rack.catalog.version, {}, i + 1, false}, batches[i], rack.catalog));
+  }
+  std::size_t decoded = 0;
+  const auto t1 = clock_type::now();
+  while (clock_type::now() - t1 < std::chrono::seconds(2)) {
+    for (const auto& p : payloads) decoded += decode_data_batch(p, rack.catalog).batch->reading_count();
+  }
+  const double dsecs = std::chrono::duration<double>(clock_type::now() - t1).count();
+  std::printf("decode  %.2f M readings/s on one core\n", static_cast<double>(decoded) / dsecs / 1e6);
+  if (sink == 0) std::printf("(nothing encoded)\n");
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
+
+// utime + stime in seconds, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  unsigned long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoul(field);
+    if (i == 15) stime = std::stoul(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long status_kib(pid_t pid, const char* key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
+  }
+  return -1;
+}
+
+std::string run_capture(const std::string& command) {
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+std::uint64_t json_number(const std::string& json, const std::string& object, const std::string& key) {
+  const auto o = json.find("\"" + object + "\":{");
+  const auto k = json.find("\"" + key + "\":", o);
+  if (o == std::string::npos || k == std::string::npos) return 0;
+  return std::strtoull(json.c_str() + k + key.size() + 3, nullptr, 10);
+}
+
+void bench_agent(int seconds, int instances) {
+  char dir_template[] = "/tmp/racktel-bench-XXXXXX";
+  const std::string dir = ::mkdtemp(dir_template);
+  const int port = free_port();
+  {
+    std::ofstream conf(dir + "/mosquitto.conf");
+    conf << "listener " << port << " 127.0.0.1\nallow_anonymous true\npersistence false\n";
+    if (::geteuid() == 0) conf << "user root\n";
+  }
+  std::ofstream config(dir + "/racktel.toml");
+  config << "[agent]\nsite = \"bench\"\nrack = \"r01\"\nstatus_socket = \"" << dir << "/status.sock\"\n"
+         << "log_level = \"warn\"\n[mqtt]\nbrokers = [\"tcp://127.0.0.1:" << port << "\"]\n";
+  for (int i = 0; i < instances; ++i) config << "[[drivers]]\nname = \"rack" << i << "\"\ntype = \"sim\"\nseed = " << i + 1 << "\n";
+  config.close();
+
+  const pid_t broker = spawn({"mosquitto", "-c", dir + "/mosquitto.conf"}, dir + "/mosquitto.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const pid_t agent = spawn({RACKTEL_BENCH_AGENT, "--config", dir + "/racktel.toml"}, dir + "/agent.log");
+  // Let it connect and settle, then measure a fixed window.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const std::string cli = std::string(RACKTEL_BENCH_CLI) + " status --json --socket " + dir + "/status.sock";
+  const std::string before = run_capture(cli);
+  const double cpu0 = cpu_seconds(agent);
+  const auto t0 = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const double cpu1 = cpu_seconds(agent);
+  const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const std::string after = run_capture(cli);
+  const long hwm = status_kib(agent, "VmHWM:");
+  const long threads = status_kib(agent, "Threads:");
+  const double published = static_cast<double>(json_number(after, "publish", "readings") - json_number(before, "publish", "readings"));
+  const double bytes = static_cast<double>(json_number(after, "publish", "bytes") - json_number(before, "publish", "bytes"));
+  const std::uint64_t sensors = json_number(after, "catalog", "sensors");
+  const std::uint64_t dropped = json_number(after, "queue", "dropped_readings");
+
+  std::printf("agent   %d sim instance(s), %lu sensors, %d s window\n", instances, static_cast<unsigned long>(sensors), seconds);
+  std::printf("agent   published %.0f readings/s, %.2f bytes per reading, %lu dropped\n", published / wall,
+              published > 0 ? bytes / published : 0.0, static_cast<unsigned long>(dropped));
+  std::printf("agent   CPU %.1f%% of one core (user+system), peak RSS %.1f MiB, %ld threads\n",
+              100.0 * (cpu1 - cpu0) / wall, static_cast<double>(hwm) / 1024.0, threads);
+
+  ::kill(agent, SIGTERM);
+  ::waitpid(agent, nullptr, 0);
+  ::kill(broker, SIGTERM);
+  ::waitpid(broker, nullptr, 0);
+  run_capture("rm -rf " + dir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 20;
+  int instances = 1;
+  bool skip_agent = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--seconds" && i + 1 < argc) {
+      seconds = std::atoi(argv[++i]);
+    } else if (arg == "--instances" && i + 1 < argc) {
+      instances = std::atoi(argv[++i]);
+    } else if (arg == "--skip-agent") {
+      skip_agent = true;
+    } else {
+      std::fprintf(stderr, "usage: racktel-bench [--seconds N] [--instances N] [--skip-agent]\n");
+      return 2;
+    }
+  }
+  bench_wire_and_encode();
+  if (!skip_agent) bench_agent(seconds, instances);
+  return 0;
+}
