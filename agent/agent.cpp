@@ -243,8 +243,10 @@ status_report agent::report() const {
     if (r.attention.size() >= attention_cap) return;
     const sensor_meta& m = catalog_.sensors[i];
     const latest_reading& e = entries[i];
+    // Quantised as on the wire, so the status view and the stream show the same number.
+    const double shown = std::round(e.value / m.resolution) * m.resolution;
     r.attention.push_back({m.key(), m.name, reading_status_name(e.status),
-                           has_value(e.status) ? std::optional<double>(e.value) : std::nullopt, m.unit,
+                           has_value(e.status) ? std::optional<double>(shown) : std::nullopt, m.unit,
                            std::move(limit), e.last_ok_ms});
   };
   for (std::size_t i = 0; i < entries.size(); ++i) {

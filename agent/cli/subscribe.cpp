@@ -38,6 +38,13 @@ std::string format_value(double value, double resolution) {
   return text;
 }
 
+// A technician's eye: flag values at or beyond the catalog's limits.
+const char* limit_flag(const sensor_meta& m, double v) {
+  if ((m.crit_high && v >= *m.crit_high) || (m.crit_low && v <= *m.crit_low)) return "  CRIT";
+  if ((m.warn_high && v >= *m.warn_high) || (m.warn_low && v <= *m.warn_low)) return "  WARN";
+  return "";
+}
+
 class stream_printer {
  public:
   explicit stream_printer(const subscribe_options& o) : options_(o) {}
@@ -152,9 +159,10 @@ class stream_printer {
           o["value"] = has_value ? json::value(r.value) : json::value(nullptr);
           emit(o);
         } else {
-          std::printf("  %s  %-36s %12s %-6s%s%s\n", clock_time(s.time_ms).c_str(), key.c_str(),
+          std::printf("  %s  %-36s %12s %-6s%s%s%s\n", clock_time(s.time_ms).c_str(), key.c_str(),
                       has_value ? format_value(r.value, m.resolution).c_str() : "-", m.unit.c_str(),
-                      r.status ? "  " : "", r.status ? reading_status_name(r.status) : "");
+                      r.status ? "  " : "", r.status ? reading_status_name(r.status) : "",
+                      has_value ? limit_flag(m, r.value) : "");
         }
       }
     }
