@@ -208,6 +208,7 @@ agent_state_info agent::state(bool online, std::string reason) const {
   s.reason = std::move(reason);
   s.readings_dropped = publisher_->queue().dropped_readings();
   s.sensors = catalog_.sensors.size();
+  s.readings_accepted = readings_accepted_;
   return s;
 }
 
@@ -222,7 +223,8 @@ void agent::shutdown(std::function<void()> done) {
   for (driver_slot& slot : slots_) slot.polling.reset();
   batch_timer_.reset();
   flush_batch();
-  publisher_->stop(encode_agent_state(state(false, "shutdown")), std::chrono::seconds(3), std::move(done));
+  publisher_->stop([this] { return encode_agent_state(state(false, "shutdown")); }, std::chrono::seconds(3),
+                   std::move(done));
 }
 
 status_report agent::report() const {

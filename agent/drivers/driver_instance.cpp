@@ -164,6 +164,16 @@ read_outcome driver_instance::read(std::uint32_t group, std::int64_t sample_time
                                reinterpret_cast<const volatile int*>(&cancel), buffer_.data(), capacity};
   std::uint32_t written = 0;
   const int rc = driver_.descriptor.read(handle_, &request, &written);
+  // A read during which the sensor set changed reports under the new catalog:
+  // fetch it before translating the samples.
+  if (driver_.descriptor.catalog_generation != nullptr) {
+    const std::uint64_t generation = driver_.descriptor.catalog_generation(handle_);
+    if (generation != generation_) {
+      generation_ = generation;
+      catalog_ = fetch_catalog();
+      outcome.new_catalog = catalog_;
+    }
+  }
   outcome.driver_failed = rc != RACKTEL_DRIVER_OK;
   if (!outcome.driver_failed) {
     written = std::min(written, capacity);
@@ -175,14 +185,6 @@ read_outcome driver_instance::read(std::uint32_t group, std::int64_t sample_time
       s.sensor = catalog_->driver_index[s.sensor];
       if (s.sensor == UINT32_MAX) continue;
       outcome.samples.push_back(s);
-    }
-  }
-  if (driver_.descriptor.catalog_generation != nullptr) {
-    const std::uint64_t generation = driver_.descriptor.catalog_generation(handle_);
-    if (generation != generation_) {
-      generation_ = generation;
-      catalog_ = fetch_catalog();
-      outcome.new_catalog = catalog_;
     }
   }
   return outcome;

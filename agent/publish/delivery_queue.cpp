@@ -50,6 +50,16 @@ void delivery_queue::retry_all_in_flight() {
   in_flight_.clear();
 }
 
+void delivery_queue::abandon_all() {
+  retry_all_in_flight();
+  for (const auto& b : waiting_) {
+    ++dropped_batches_;
+    dropped_readings_ += b.readings;
+  }
+  waiting_.clear();
+  bytes_ = 0;
+}
+
 std::uint64_t delivery_queue::waiting_readings() const {
   std::uint64_t n = 0;
   for (const auto& b : waiting_) n += b.readings;

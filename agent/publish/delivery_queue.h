@@ -35,6 +35,8 @@ class delivery_queue {
   void retry(std::uint64_t sequence);
   // Connection lost: everything in flight waits again.
   void retry_all_in_flight();
+  // Shutting down without a broker to take them: every batch still held is dropped and counted.
+  void abandon_all();
 
   std::size_t waiting() const { return waiting_.size(); }
   std::size_t in_flight() const { return in_flight_.size(); }

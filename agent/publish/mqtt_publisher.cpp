@@ -269,7 +269,7 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
   maybe_finish_stop();
 }
 
-void mqtt_publisher::stop(std::string offline_state, std::chrono::milliseconds grace,
+void mqtt_publisher::stop(std::function<std::string()> offline_state, std::chrono::milliseconds grace,
                           std::function<void()> done) {
   stopping_ = true;
   offline_state_ = std::move(offline_state);
@@ -277,9 +277,12 @@ void mqtt_publisher::stop(std::string offline_state, std::chrono::milliseconds g
   reconnect_timer_.reset();
   stop_timer_ = loop_.after(grace, [this] {
     spdlog::warn("mqtt: shutdown grace period over with {} batches unsent", queue_.waiting() + queue_.in_flight());
+    // Until the agent has a disk spool, what could not be sent is lost: count it.
+    queue_.abandon_all();
+    publishes_.clear();
     if (status_.connected && !offline_sent_) {
       offline_sent_ = true;
-      publish_retained(topic_root_ + "/state", offline_state_);
+      publish_retained(topic_root_ + "/state", offline_state_());
       stop_timer_ = loop_.after(std::chrono::milliseconds(500), [this] { finish_stop(); });
     } else {
       finish_stop();
@@ -297,11 +300,15 @@ void mqtt_publisher::maybe_finish_stop() {
   if (queue_.waiting() > 0 || queue_.in_flight() > 0) return;
   offline_sent_ = true;
   // The retained listener disconnects once the offline state is acknowledged.
-  publish_retained(topic_root_ + "/state", offline_state_);
+  publish_retained(topic_root_ + "/state", offline_state_());
 }
 
 void mqtt_publisher::finish_stop() {
   if (!stop_done_) return;
+  const std::uint64_t dropped_before = queue_.dropped_readings();
+  queue_.abandon_all();
+  const std::uint64_t unsent = queue_.dropped_readings() - dropped_before;
+  if (unsent > 0) spdlog::error("mqtt: stopped with {} readings unsent; they are lost", unsent);
   stop_timer_.reset();
   status_.connected = false;
   auto done = std::move(stop_done_);

@@ -56,9 +56,11 @@ class mqtt_publisher {
   void publish_batch(outgoing_batch batch);
   // The catalog changed: republish it now if connected (and at every connect anyway).
   void catalog_changed();
-  // Sends what is queued for up to `grace`, then publishes `offline_state`,
-  // disconnects and calls `done`.
-  void stop(std::string offline_state, std::chrono::milliseconds grace, std::function<void()> done);
+  // Sends what is queued for up to `grace`, then publishes the OFFLINE state
+  // (made by `offline_state` at that moment, after any batch still unsent has
+  // been counted as dropped), disconnects and calls `done`.
+  void stop(std::function<std::string()> offline_state, std::chrono::milliseconds grace,
+            std::function<void()> done);
 
   const publisher_status& status() const { return status_; }
   const delivery_queue& queue() const { return queue_; }
@@ -103,7 +105,7 @@ class mqtt_publisher {
 
   bool stopping_ = false;
   bool offline_sent_ = false;
-  std::string offline_state_;
+  std::function<std::string()> offline_state_;
   std::function<void()> stop_done_;
   std::unique_ptr<timer_handle> stop_timer_;
 };

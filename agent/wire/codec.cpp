@@ -266,6 +266,7 @@ std::string encode_agent_state(const agent_state_info& state) {
   out.set_reason(state.reason);
   out.set_readings_dropped(state.readings_dropped);
   out.set_sensors(state.sensors);
+  out.set_readings_accepted(state.readings_accepted);
   return out.SerializeAsString();
 }
 
@@ -284,6 +285,7 @@ std::optional<agent_state_info> decode_agent_state(std::string_view bytes) {
   s.reason = in.reason();
   s.readings_dropped = in.readings_dropped();
   s.sensors = in.sensors();
+  s.readings_accepted = in.readings_accepted();
   return s;
 }
 

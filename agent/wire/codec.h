@@ -80,6 +80,7 @@ struct agent_state_info {
   std::string reason;
   std::uint64_t readings_dropped = 0;
   std::uint64_t sensors = 0;
+  std::uint64_t readings_accepted = 0;
 };
 std::string encode_agent_state(const agent_state_info& state);
 std::optional<agent_state_info> decode_agent_state(std::string_view bytes);

@@ -95,6 +95,7 @@ class rack_model {
 
   const std::vector<sensor_spec>& sensors() const { return sensors_; }
   const fault_set& faults() const { return faults_; }
+  std::uint64_t seed() const { return seed_; }
 
   // The physical value of sensor `i` at Unix time `t` (seconds), before any
   // read fault. Stuck sensors return their stuck value.

@@ -11,12 +11,14 @@
 //     kind = "link_down"      chip = N, link = L
 //     kind = "slow_reads"     delay = "300ms"   (gives up when the host cancels)
 //     kind = "hung_reads"     delay = "1h"      (ignores the host's cancel)
+//     kind = "tray_pulled"    tray = N, after = "10s"  (the tray disappears while running)
 #include "sim_driver.h"
 
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -25,9 +27,26 @@
 namespace racktel::sim {
 namespace {
 
+// A tray pulled while the agent runs: the sensor set changes at a given time.
+struct tray_pull {
+  int tray = 0;
+  std::int64_t after_ms = 0;
+};
+
 struct instance {
   rack_model model;
   std::vector<std::vector<std::uint32_t>> group_members;  // sensor indices per group
+  std::optional<tray_pull> pull;
+  std::int64_t opened_ns = 0;
+  std::uint64_t generation = 0;
+
+  void index_groups() {
+    group_members.assign(group_count, {});
+    const auto& sensors = model.sensors();
+    for (std::uint32_t i = 0; i < sensors.size(); ++i) {
+      group_members[static_cast<std::uint32_t>(sensors[i].read_group)].push_back(i);
+    }
+  }
 };
 
 const char* const group_names[group_count] = {"power", "thermal", "status"};
@@ -69,7 +88,7 @@ bool read_sensor_pattern(const racktel_config* config, const std::string& key, s
   return true;
 }
 
-bool parse_fault(const racktel_config* config, int i, fault_set& faults) {
+bool parse_fault(const racktel_config* config, int i, fault_set& faults, std::optional<tray_pull>& pull) {
   const char* kind_text = nullptr;
   const std::string kind_key = key_of(i, "kind");
   const int got = config->get_string(config->ctx, kind_key.c_str(), &kind_text);
@@ -109,6 +128,16 @@ bool parse_fault(const racktel_config* config, int i, fault_set& faults) {
     if (!read_int_in(config, key_of(i, "chip"), 0, chip_count - 1, f.chip, true)) return false;
     if (!read_int_in(config, key_of(i, "link"), 0, links_per_chip - 1, f.link, true)) return false;
     faults.links_down.push_back(f);
+  } else if (kind == "tray_pulled") {
+    tray_pull p;
+    if (!read_int_in(config, key_of(i, "tray"), 0, tray_count - 1, p.tray, true)) return false;
+    p.after_ms = 10'000;
+    if (config->get_duration_ms(config->ctx, key_of(i, "after").c_str(), &p.after_ms) < 0) return false;
+    if (pull) {
+      config->error(config->ctx, kind_key.c_str(), "only one tray_pulled fault per instance");
+      return false;
+    }
+    pull = p;
   } else if (kind == "slow_reads" || kind == "hung_reads") {
     std::int64_t ms = kind == "slow_reads" ? 300 : 3'600'000;
     if (config->get_duration_ms(config->ctx, key_of(i, "delay").c_str(), &ms) < 0) return false;
@@ -120,8 +149,8 @@ bool parse_fault(const racktel_config* config, int i, fault_set& faults) {
   } else {
     config->error(config->ctx, kind_key.c_str(),
                   ("unknown fault kind \"" + kind +
-                   "\"; expected hot_chip, stuck_sensor, missing_tray, read_errors, leak, "
-                   "link_down, slow_reads or hung_reads").c_str());
+                   "\"; expected hot_chip, stuck_sensor, missing_tray, tray_pulled, read_errors, "
+                   "leak, link_down, slow_reads or hung_reads").c_str());
     return false;
   }
   return true;
@@ -134,17 +163,16 @@ int sim_open(const racktel_host* host, const racktel_config* config, std::uint32
     std::int64_t seed = 1;
     bool ok = config->get_int(config->ctx, "seed", &seed) >= 0;
     fault_set faults;
+    std::optional<tray_pull> pull;
     const int fault_count = config->array_size(config->ctx, "faults");
-    for (int i = 0; i < fault_count; ++i) ok = parse_fault(config, i, faults) && ok;
+    for (int i = 0; i < fault_count; ++i) ok = parse_fault(config, i, faults, pull) && ok;
     if (!ok) return RACKTEL_DRIVER_FAILED;
 
     auto inst = std::make_unique<instance>(
-        instance{rack_model(static_cast<std::uint64_t>(seed), std::move(faults)), {}});
-    inst->group_members.resize(group_count);
-    const auto& sensors = inst->model.sensors();
-    for (std::uint32_t i = 0; i < sensors.size(); ++i) {
-      inst->group_members[static_cast<std::uint32_t>(sensors[i].read_group)].push_back(i);
-    }
+        instance{rack_model(static_cast<std::uint64_t>(seed), std::move(faults)), {}, pull, 0, 0});
+    inst->opened_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+    inst->index_groups();
     *out = inst.release();
     return RACKTEL_DRIVER_OK;
   } catch (const std::exception& e) {
@@ -195,10 +223,24 @@ void simulate_delay(const fault_set& faults, const racktel_read_request* request
   }
 }
 
+// Pulls the tray once its time has come: a new model without it, a new generation.
+void apply_tray_pull(instance& inst, std::int64_t sample_time_ns) {
+  if (!inst.pull || sample_time_ns < inst.opened_ns + inst.pull->after_ms * 1'000'000) return;
+  fault_set faults = inst.model.faults();
+  faults.missing_trays.push_back(inst.pull->tray);
+  inst.pull.reset();
+  inst.model = rack_model(inst.model.seed(), std::move(faults));
+  inst.index_groups();
+  ++inst.generation;
+}
+
+std::uint64_t sim_catalog_generation(void* p) noexcept { return static_cast<instance*>(p)->generation; }
+
 int sim_read(void* p, const racktel_read_request* request, std::uint32_t* written) noexcept {
   auto* inst = static_cast<instance*>(p);
   if (request->group >= group_count) return RACKTEL_DRIVER_FAILED;
   simulate_delay(inst->model.faults(), request);
+  apply_tray_pull(*inst, request->sample_time_ns);
   const auto& members = inst->group_members[request->group];
   if (request->capacity < members.size()) return RACKTEL_DRIVER_FAILED;
   const double t = static_cast<double>(request->sample_time_ns) * 1e-9;
@@ -239,5 +281,5 @@ extern "C" const racktel_driver racktel_sim_driver = {
     racktel::sim::sim_group_count,
     racktel::sim::sim_group_info,
     racktel::sim::sim_read,
-    nullptr,
+    racktel::sim::sim_catalog_generation,
 };

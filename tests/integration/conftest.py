@@ -40,13 +40,13 @@ def wait_for(predicate, timeout=15.0, what="condition"):
 
 
 class Broker:
-    def __init__(self, directory, acl=None):
+    def __init__(self, directory, acl=None, users=None):
         self.port = free_port()
         self.directory = directory
         self.log = directory / "mosquitto.log"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            "allow_anonymous false" if users else "allow_anonymous true",
             "persistence false",
             # Under root mosquitto would switch to its own user; keep it simple in tests.
             "user root" if os.geteuid() == 0 else "",
@@ -55,6 +55,12 @@ class Broker:
             acl_file = directory / "acl"
             acl_file.write_text(acl)
             lines.append(f"acl_file {acl_file}")
+        if users:
+            password_file = directory / "passwords"
+            for i, (user, password) in enumerate(users.items()):
+                subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) +
+                               [str(password_file), user, password], check=True, capture_output=True)
+            lines.append(f"password_file {password_file}")
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         self.process = None
@@ -91,7 +97,7 @@ def broker(tmp_path):
 
 
 class Agent:
-    def __init__(self, directory, broker, drivers, extra=""):
+    def __init__(self, directory, broker, drivers, extra="", brokers=None):
         self.directory = directory
         self.socket = directory / "status.sock"
         self.config = directory / "racktel.toml"
@@ -104,7 +110,7 @@ status_socket = "{self.socket}"
 state_dir = "{directory / 'state'}"
 driver_dir = "{MODULE_DIR}"
 [mqtt]
-brokers = ["{broker.uri}"]
+brokers = [{", ".join(f'"{b}"' for b in (brokers or [broker.uri]))}]
 keepalive = "2s"
 reconnect_min = "200ms"
 reconnect_max = "1s"
@@ -160,10 +166,10 @@ seed = {seed}
 def start_agent(tmp_path, broker):
     agents = []
 
-    def start(drivers=SIM_DRIVER.format(seed=1), extra="", name="agent"):
+    def start(drivers=SIM_DRIVER.format(seed=1), extra="", name="agent", brokers=None):
         directory = tmp_path / name
         directory.mkdir()
-        a = Agent(directory, broker, drivers, extra).start()
+        a = Agent(directory, broker, drivers, extra, brokers).start()
         agents.append(a)
         return a
 

@@ -30,6 +30,9 @@ def test_sigterm_flushes_and_publishes_offline(start_agent, collector):
     batches = c.batches()
     sequences = [b.sequence for b, _ in batches]
     assert sequences == list(range(1, len(sequences) + 1)), "every batch built was delivered"
+    offline = c.states()[-1]
+    assert offline.readings_dropped == 0
+    assert offline.readings_accepted == sum(len(readings) for _, readings in batches)
     assert "flushing" in agent.log_text()
     # The offline state comes after the last batch (it is sent once the queue is empty).
     last_data = c.of("data")[-1][0]
@@ -40,8 +43,8 @@ def test_agent_reconnects_and_resends_after_a_broker_restart(start_agent, collec
     c = collector()
     agent = start_agent()
     c.wait_batches(2)
+    broker.stop()  # the collector stays subscribed until the broker goes, so it sees every acknowledged batch
     c.close()
-    broker.stop()
     time.sleep(3)  # batches pile up in the agent's queue meanwhile
     status = agent.status()
     assert status["broker"]["connected"] is False

@@ -66,6 +66,20 @@ TEST_CASE("over the byte limit the oldest waiting batches are dropped and counte
   CHECK(q.waiting_readings() == 14);
 }
 
+TEST_CASE("abandoning at shutdown counts everything still held as dropped") {
+  delivery_queue q(1000);
+  q.push(batch(1, 100, 3));
+  q.push(batch(2, 100, 4));
+  q.push(batch(3, 100, 5));
+  q.send_next();
+  q.abandon_all();
+  CHECK(q.dropped_batches() == 3);
+  CHECK(q.dropped_readings() == 12);
+  CHECK(q.bytes() == 0);
+  CHECK(q.waiting() == 0);
+  CHECK(q.in_flight() == 0);
+}
+
 TEST_CASE("batches in flight are never dropped") {
   delivery_queue q(200);
   q.push(batch(1, 100));
@@ -78,4 +92,20 @@ TEST_CASE("batches in flight are never dropped") {
   q.push(batch(4, 100));  // now batch 3 is the oldest waiting one
   CHECK(q.dropped_batches() == 1);
   CHECK(q.send_next()->sequence == 4);
+}
+
+#include "store/batch_builder.h"
+
+TEST_CASE("a batch is due when it reaches max_readings, and sequences count up") {
+  batch_builder b(5);
+  CHECK(b.empty());
+  CHECK_FALSE(b.add({1000, {{0, 0, 1.0}, {1, 0, 2.0}}}));
+  CHECK(b.add({1100, {{0, 0, 1.0}, {1, 0, 2.0}, {2, 0, 3.0}}}));
+  CHECK(b.readings() == 5);
+  auto scans = b.take();
+  CHECK(scans.size() == 2);
+  CHECK(b.empty());
+  CHECK(b.readings() == 0);
+  CHECK(b.next_sequence() == 1);
+  CHECK(b.next_sequence() == 2);
 }

@@ -226,8 +226,10 @@ typedef struct racktel_driver {
   int (*read)(void* instance, const racktel_read_request* request, uint32_t* written);
 
   /* Optional: a counter that changes whenever the sensor set changes (a
-   * device unplugged or found). The host re-reads the catalog after a read
-   * when it differs from the last value seen. NULL: the catalog is fixed. */
+   * device unplugged or found). The host calls it after every read and, when
+   * it differs from the last value seen, re-reads the catalog before it looks
+   * at that read's samples: a read during which the set changed reports
+   * sensor indices of the new catalog. NULL: the catalog is fixed. */
   uint64_t (*catalog_generation)(void* instance);
 } racktel_driver;
 
