@@ -6,16 +6,11 @@
 #include <fstream>
 #include <random>
 
+#include "common/units.h"
 #include "racktel/version.h"
 
 namespace racktel {
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool has_value(std::uint32_t status) {
   return status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE;
@@ -49,7 +44,7 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
       config_(std::move(config)),
       loader_(std::move(loader)),
       boot_(make_boot_id()),
-      start_time_ms_(now_ms()),
+      start_time_ms_(unix_now_ms()),
       health_(config_.stale_after),
       batch_(config_.batch.max_readings) {
   mqtt_publisher::hooks hooks{
@@ -201,7 +196,7 @@ agent_state_info agent::state(bool online, std::string reason) const {
   s.version = racktel_version();
   s.boot = boot_;
   s.start_time_ms = start_time_ms_;
-  s.time_ms = now_ms();
+  s.time_ms = unix_now_ms();
   s.catalog_version = catalog_.version;
   s.site = config_.site;
   s.rack = config_.rack;
@@ -213,7 +208,7 @@ agent_state_info agent::state(bool online, std::string reason) const {
 }
 
 std::string agent::catalog_payload() const {
-  return encode_catalog(catalog_, boot_, now_ms(), sensor_group_names_, sensor_interval_ms_);
+  return encode_catalog(catalog_, boot_, unix_now_ms(), sensor_group_names_, sensor_interval_ms_);
 }
 
 void agent::shutdown(std::function<void()> done) {
@@ -235,7 +230,7 @@ status_report agent::report() const {
   r.boot_id = to_hex(boot_);
   r.config_file = config_.source_file;
   r.start_time_ms = start_time_ms_;
-  r.time_ms = now_ms();
+  r.time_ms = unix_now_ms();
   r.catalog_version = catalog_.version;
   r.sensors = catalog_.sensors.size();
 

@@ -4,6 +4,7 @@
 # shows the decoded stream. Ctrl-C stops everything.
 #
 #   MATCH=chip12.   which sensors to show (default: chip 12, which runs hot)
+#   VIEW=lines      every reading as a line instead of the live table
 #   DEMO_SECONDS=N  stop after N seconds (default: run until Ctrl-C)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,8 @@ echo "=== racktel status (what a technician sees at the rack) ==="
 echo
 echo "=== the decoded stream (racktel subscribe), sensors matching '${MATCH:-chip12.}' ==="
 subscribe=("$bin/racktel" subscribe --broker "tcp://127.0.0.1:$port" --site demo --rack ironwood-01 --match "${MATCH:-chip12.}")
+# VIEW=lines prints every reading as it arrives instead of the live table.
+[ "${VIEW:-table}" = "table" ] && subscribe+=(--table)
 if [ -n "${DEMO_SECONDS:-}" ]; then
   timeout "$DEMO_SECONDS" "${subscribe[@]}" || [ $? -eq 124 ]
 else

@@ -14,6 +14,7 @@ struct subscribe_options {
   std::string site;
   std::string rack;
   bool json = false;
+  bool table = false;                   // redraw a table of the newest values per batch
   std::string match;                    // show only sensors whose driver/id contains this
   std::optional<unsigned> count;        // exit after this many data batches
   std::chrono::milliseconds timeout{0}; // exit with an error after this long without data (0: never)

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   subscribe->add_option("--site", sub.site, "site id")->required();
   subscribe->add_option("--rack", sub.rack, "rack id")->required();
   subscribe->add_flag("--json", sub.json, "one JSON object per line (state, catalog, reading)");
+  subscribe->add_flag("--table", sub.table, "a live table of the newest value of each sensor, redrawn per batch")
+      ->excludes("--json");
   subscribe->add_option("-m,--match", sub.match, "only sensors whose driver/id contains this text");
   subscribe->add_option("-n,--count", count, "exit after this many data batches");
   subscribe->add_option("--timeout", timeout_text, "fail if no data arrives for this long, e.g. 10s");

@@ -133,7 +133,9 @@ class stream_printer {
     const decoded_batch& batch = *decoded.batch;
     const std::string boot = to_hex(batch.header.boot);
     const std::size_t readings = batch.reading_count();
-    if (options_.json) {
+    if (options_.table) {
+      // drawn below, once the batch's readings are in the table
+    } else if (options_.json) {
       emit(json::object{{"type", "batch"},
                         {"sequence", batch.header.sequence},
                         {"boot_id", boot},
@@ -153,7 +155,11 @@ class stream_printer {
         const std::string key = m.key();
         if (!options_.match.empty() && key.find(options_.match) == std::string::npos) continue;
         const bool has_value = r.status == 0 || r.status == 3;
-        if (options_.json) {
+        if (options_.table) {
+          table_[key] = table_row{s.time_ms, has_value ? format_value(r.value, m.resolution) : "-", m.unit,
+                                  r.status ? reading_status_name(r.status) : "",
+                                  has_value ? limit_flag(m, r.value) : "", m.name};
+        } else if (options_.json) {
           json::object o{{"type", "reading"}, {"sequence", batch.header.sequence}, {"time_ms", s.time_ms},
                          {"sensor", key},     {"unit", m.unit},                     {"status", reading_status_name(r.status)}};
           o["value"] = has_value ? json::value(r.value) : json::value(nullptr);
@@ -166,8 +172,33 @@ class stream_printer {
         }
       }
     }
+    if (options_.table) draw_table(batch, readings, payload.size());
     std::fflush(stdout);
     return 1;
+  }
+
+  // The live table: the newest reading of every matching sensor, redrawn per batch.
+  struct table_row {
+    std::int64_t time_ms;
+    std::string value;
+    std::string unit;
+    std::string status;
+    std::string flag;
+    std::string name;
+  };
+
+  void draw_table(const decoded_batch& batch, std::size_t readings, std::size_t bytes) {
+    std::printf("\033[H\033[2J");  // home, clear: one screen per batch
+    std::printf("%s/%s  batch #%lu  %zu readings, %zu bytes (%.2f B/reading)%s\n\n", options_.site.c_str(),
+                options_.rack.c_str(), static_cast<unsigned long>(batch.header.sequence), readings, bytes,
+                readings ? static_cast<double>(bytes) / static_cast<double>(readings) : 0.0,
+                options_.match.empty() ? "" : ("  matching \"" + options_.match + "\"").c_str());
+    std::printf("%-34s %12s %-6s %-13s %-12s %s\n", "SENSOR", "VALUE", "UNIT", "STATUS", "TIME (UTC)", "NAME");
+    for (const auto& [key, row] : table_) {
+      std::printf("%-34s %12s %-6s %-13s %-12s %s\n", key.c_str(), row.value.c_str(), row.unit.c_str(),
+                  (row.status.empty() ? row.flag.empty() ? "ok" : row.flag.substr(2) : row.status).c_str(),
+                  clock_time(row.time_ms).c_str(), row.name.c_str());
+    }
   }
 
   void emit(const json::object& o) { std::printf("%s\n", json::serialize(o).c_str()); }
@@ -175,6 +206,7 @@ class stream_printer {
   const subscribe_options& options_;
   std::map<std::uint64_t, sensor_catalog> catalogs_;
   std::deque<std::pair<std::string, std::string>> waiting_;
+  std::map<std::string, table_row> table_;
 };
 
 }  // namespace

@@ -18,4 +18,7 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text);
 
 std::string format_duration(milliseconds d);
 
+// Wall-clock time, Unix epoch milliseconds: the time base of every message.
+std::int64_t unix_now_ms();
+
 }  // namespace racktel

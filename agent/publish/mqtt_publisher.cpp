@@ -6,14 +6,10 @@
 
 #include <algorithm>
 
+#include "common/units.h"
+
 namespace racktel {
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void* as_context(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
 std::uint64_t from_context(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
@@ -141,7 +137,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   reconnect_attempt_ = 0;
   status_.connected = true;
   status_.server = server.empty() ? config_.brokers.front() : server;
-  status_.connected_since_ms = now_ms();
+  status_.connected_since_ms = unix_now_ms();
   ++status_.connects;
   spdlog::info("mqtt: connected to {}", status_.server);
   publish_retained(topic_root_ + "/state", hooks_.online_state());

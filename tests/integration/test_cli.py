@@ -86,6 +86,19 @@ def test_subscribe_human_output_and_match(start_agent, broker):
     assert not any("chip11" in l for l in out.stdout.splitlines())
 
 
+def test_subscribe_live_table(start_agent, broker):
+    start_agent()
+    out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01", "--table", "-m", "tray03.",
+              "-n", "2", "--timeout", "20s")
+    assert out.returncode == 0, out.stderr
+    screens = out.stdout.split("\033[H\033[2J")[1:]
+    assert len(screens) == 2, "one screen per batch"
+    rows = [l for l in screens[-1].splitlines() if l.startswith("rack/")]
+    assert [r.split()[0] for r in rows] == sorted(f"rack/tray03.{s}" for s in
+                                                   ("flow", "host_cpu_temp", "inlet_temp", "leak", "outlet_temp"))
+    assert all(" ok " in r for r in rows)
+
+
 def test_subscribe_times_out_without_an_agent(broker):
     out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "none", "--timeout", "1s")
     assert out.returncode == 1
