@@ -47,12 +47,23 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
       start_time_ms_(unix_now_ms()),
       health_(config_.stale_after),
       batch_(config_.batch.max_readings) {
-  mqtt_publisher::hooks hooks{
-      [this] { return encode_agent_state(state(true, "")); },
-      [this] { return encode_agent_state(state(false, "connection lost")); },
-      [this] { return catalog_payload(); },
-  };
-  publisher_ = std::make_unique<mqtt_publisher>(loop_, config_.mqtt, topic_root(config_), std::move(hooks));
+  if (config_.spool.enabled) {
+    spool_ = std::make_unique<spool>(spool_options{config_.state_dir + "/spool", config_.spool.segment_bytes,
+                                                   config_.spool.max_bytes});
+    batch_.continue_from(spool_->next_sequence());
+  }
+  mqtt_publisher::hooks hooks;
+  hooks.online_state = [this] { return encode_agent_state(state(true, "")); };
+  hooks.will_state = [this] { return encode_agent_state(state(false, "connection lost")); };
+  hooks.catalog = [this] { return catalog_payload(); };
+  hooks.catalog_version = [this] { return catalog_.version; };
+  if (spool_) {
+    hooks.load_batch = [this](std::uint64_t seq) { return spool_->read_batch(seq); };
+    hooks.load_catalog = [this](std::uint64_t version) { return spool_->read_catalog(version); };
+    hooks.delivered = [this](std::uint64_t seq) { spool_->acknowledge(seq); };
+  }
+  publisher_ = std::make_unique<mqtt_publisher>(loop_, config_.mqtt, topic_root(config_), std::move(hooks),
+                                                config_.spool.replay_rate);
 }
 
 agent::~agent() = default;
@@ -62,6 +73,13 @@ void agent::start() {
                config_.site, config_.rack, to_hex(boot_));
   open_drivers();
   rebuild_catalog();
+  if (spool_) {
+    // What the last run could not deliver goes out first, as backlog, oldest first.
+    for (const spooled_batch& b : spool_->pending()) {
+      publisher_->publish_batch({b.sequence, b.catalog_version, b.readings, {}, b.size, true, true});
+    }
+    if (!spool_->healthy()) watch_spool_health();
+  }
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].polling) slots_[i].polling->start();
   }
@@ -142,6 +160,7 @@ void agent::rebuild_catalog() {
   latest_.resize(catalog_.sensors.size());
   health_.resize(catalog_.sensors.size());
   spdlog::info("catalog version {:016x}: {} sensors", catalog_.version, catalog_.sensors.size());
+  if (spool_) spool_->append_catalog(catalog_.version, catalog_payload());
   if (!first) publisher_->catalog_changed();
 }
 
@@ -183,11 +202,74 @@ void agent::flush_batch() {
   const std::size_t readings = batch_.readings();
   std::vector<scan> scans = batch_.take();
   batch_header header{catalog_.version, boot_, batch_.next_sequence(), false};
-  outgoing_batch batch{header.sequence, encode_data_batch(header, scans, catalog_),
-                       static_cast<std::uint32_t>(readings)};
+  outgoing_batch batch{header.sequence, catalog_.version, static_cast<std::uint32_t>(readings),
+                       encode_data_batch(header, scans, catalog_), 0, false, false};
   ++batches_built_;
   bytes_encoded_ += batch.payload.size();
+  store(batch, scans.front().time_ms);
   publisher_->publish_batch(std::move(batch));
+}
+
+void agent::store(outgoing_batch& batch, std::int64_t time_ms) {
+  if (!spool_) return;
+  std::vector<spooled_batch> dropped;
+  const bool stored = spool_->append_batch(batch.sequence, batch.catalog_version, batch.readings, time_ms,
+                                           batch.payload, dropped);
+  batch.durable = stored;
+  if (!stored) {
+    ++not_stored_batches_;
+    watch_spool_health();
+    return;
+  }
+  // The spool's cap: the oldest batches go first, each counted; logged once per episode.
+  std::uint64_t readings_dropped = 0;
+  for (const spooled_batch& b : dropped) {
+    publisher_->drop_batch(b.sequence);
+    readings_dropped += b.readings;
+  }
+  if (readings_dropped > 0) {
+    if (cap_dropped_in_episode_ == 0) {
+      spdlog::error("spool: full at {} bytes; dropping the oldest undelivered readings to make room",
+                    config_.spool.max_bytes);
+    }
+    cap_dropped_in_episode_ += readings_dropped;
+  } else if (cap_dropped_in_episode_ > 0 && spool_->bytes() + config_.spool.segment_bytes < config_.spool.max_bytes) {
+    spdlog::warn("spool: below its cap again; {} readings were dropped", cap_dropped_in_episode_);
+    cap_dropped_in_episode_ = 0;
+  }
+  schedule_sync();
+}
+
+void agent::schedule_sync() {
+  // Group commit: one fdatasync per sync interval at most, at a batch boundary.
+  const auto now = std::chrono::steady_clock::now();
+  const auto interval = config_.spool.sync_interval;
+  if (now - last_sync_ >= interval) {
+    sync_timer_.reset();
+    spool_->sync();
+    last_sync_ = now;
+    return;
+  }
+  if (sync_timer_) return;
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(last_sync_ + interval - now);
+  sync_timer_ = loop_.after(wait, [this] {
+    sync_timer_.reset();
+    spool_->sync();
+    last_sync_ = std::chrono::steady_clock::now();
+  });
+}
+
+void agent::watch_spool_health() {
+  if (spool_retry_timer_) return;
+  // A full or read-only disk: data flows from memory meanwhile; try again every few seconds.
+  spool_retry_timer_ = loop_.after(std::chrono::seconds(5), [this] {
+    spool_retry_timer_.reset();
+    if (spool_->retry()) {
+      spool_->append_catalog(catalog_.version, catalog_payload());
+    } else {
+      watch_spool_health();
+    }
+  });
 }
 
 agent_state_info agent::state(bool online, std::string reason) const {
@@ -275,13 +357,34 @@ status_report agent::report() const {
   }
 
   r.broker = publisher_->status();
-  const delivery_queue& q = publisher_->queue();
+  const outbox& q = publisher_->queue();
   r.queue_batches = q.waiting();
+  r.queue_backlog = q.waiting_backlog();
   r.queue_in_flight = q.in_flight();
-  r.queue_bytes = q.bytes();
+  r.queue_bytes = q.memory_bytes();
   r.queue_limit_bytes = config_.mqtt.queue_limit_bytes;
   r.dropped_batches = q.dropped_batches();
   r.dropped_readings = q.dropped_readings();
+  if (spool_) {
+    spool_report& s = r.spool;
+    s.enabled = true;
+    s.dir = spool_->dir();
+    s.error = spool_->error();
+    s.bytes = spool_->bytes();
+    s.max_bytes = config_.spool.max_bytes;
+    s.segments = spool_->segment_count();
+    s.pending_batches = spool_->pending_batches();
+    s.pending_readings = spool_->pending_readings();
+    s.oldest_pending_ms = spool_->oldest_pending_time_ms().value_or(0);
+    s.not_stored_batches = not_stored_batches_;
+    s.syncs = spool_->syncs();
+    const spool_recovery& rec = spool_->recovery();
+    s.recovered_batches = rec.batches_pending;
+    s.corrupt_records = rec.corrupt_records;
+    s.torn_bytes = rec.torn_bytes;
+    s.quarantined = rec.quarantined;
+    s.ignored = rec.ignored;
+  }
   r.readings_accepted = readings_accepted_;
   r.batches_built = batches_built_;
   r.bytes_encoded = bytes_encoded_;

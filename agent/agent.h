@@ -15,6 +15,7 @@
 #include "sched/lane.h"
 #include "sched/poller.h"
 #include "sched/sensor_health.h"
+#include "spool/spool.h"
 #include "status/status_report.h"
 #include "store/batch_builder.h"
 #include "store/catalog.h"
@@ -59,6 +60,10 @@ class agent {
   void on_scan(std::size_t slot, instance_scan scan);
   void arm_batch_timer();
   void flush_batch();
+  // Appends to the spool and marks the batch durable when that worked.
+  void store(outgoing_batch& batch, std::int64_t time_ms);
+  void schedule_sync();
+  void watch_spool_health();
   agent_state_info state(bool online, std::string reason) const;
   std::string catalog_payload() const;
 
@@ -80,6 +85,12 @@ class agent {
   sensor_health health_;
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;
+  std::unique_ptr<spool> spool_;  // null when [spool] enabled = false
+  std::unique_ptr<timer_handle> sync_timer_;
+  std::unique_ptr<timer_handle> spool_retry_timer_;
+  std::chrono::steady_clock::time_point last_sync_{};
+  std::uint64_t not_stored_batches_ = 0;   // the spool refused them (disk full, read-only ...)
+  std::uint64_t cap_dropped_in_episode_ = 0;
   std::unique_ptr<mqtt_publisher> publisher_;
 
   std::uint64_t readings_accepted_ = 0;

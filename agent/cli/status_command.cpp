@@ -109,6 +109,33 @@ void print_human(const json::object& r) {
               static_cast<unsigned long>(u(q, "batches")), static_cast<unsigned long>(u(q, "in_flight")),
               bytes(u(q, "bytes")).c_str(), bytes(u(q, "limit_bytes")).c_str(),
               static_cast<unsigned long>(u(q, "dropped_readings")));
+  const auto& sp = r.at("spool").as_object();
+  if (sp.at("enabled").as_bool()) {
+    const std::int64_t oldest = i(sp, "oldest_pending_ms");
+    std::printf("spool      %s, %s of %s in %lu segments; %lu batches (%lu readings) undelivered%s%s\n",
+                s(sp, "state") == "ok" ? "ok" : ("ERROR: " + s(sp, "error")).c_str(), bytes(u(sp, "bytes")).c_str(),
+                bytes(u(sp, "max_bytes")).c_str(), static_cast<unsigned long>(u(sp, "segments")),
+                static_cast<unsigned long>(u(sp, "pending_batches")), static_cast<unsigned long>(u(sp, "pending_readings")),
+                oldest > 0 ? ", oldest from " : "", oldest > 0 ? ago(now, oldest).c_str() : "");
+    std::printf("replay     %lu backlog batches waiting, %lu replayed since start\n",
+                static_cast<unsigned long>(u(q, "backlog")),
+                static_cast<unsigned long>(u(r.at("publish").as_object(), "replayed_batches")));
+    if (u(sp, "not_stored_batches") > 0) {
+      std::printf("           %lu batches could not be stored (sent from memory)\n",
+                  static_cast<unsigned long>(u(sp, "not_stored_batches")));
+    }
+    if (u(sp, "recovered_batches") + u(sp, "corrupt_records") + u(sp, "torn_bytes") > 0 ||
+        !sp.at("quarantined").as_array().empty()) {
+      std::printf("recovery   %lu batches recovered at start, %lu damaged records skipped, %lu torn bytes cut\n",
+                  static_cast<unsigned long>(u(sp, "recovered_batches")),
+                  static_cast<unsigned long>(u(sp, "corrupt_records")), static_cast<unsigned long>(u(sp, "torn_bytes")));
+    }
+    for (const auto& qv : sp.at("quarantined").as_array()) {
+      std::printf("           quarantined %s\n", json::value_to<std::string>(qv).c_str());
+    }
+  } else {
+    std::printf("spool      disabled: readings wait in memory only\n");
+  }
   const auto& p = r.at("publish").as_object();
   std::printf("published  %lu batches, %lu readings, %s\n", static_cast<unsigned long>(u(p, "batches")),
               static_cast<unsigned long>(u(p, "readings")), bytes(u(p, "bytes")).c_str());

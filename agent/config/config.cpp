@@ -201,6 +201,23 @@ void read_batch(reader& r, const toml::table& root, batch_config& batch) {
   r.integer(*table, "max_readings", batch.max_readings, 1, 1'000'000);
 }
 
+void read_spool(reader& r, const toml::table& root, spool_config& spool) {
+  const toml::table* table = r.sub_table(root, "spool", false);
+  if (table == nullptr) return;
+  r.reject_unknown(*table, "spool", {"enabled", "segment_size", "max_size", "sync_interval", "replay_rate"});
+  r.boolean(*table, "enabled", spool.enabled);
+  r.byte_size(*table, "segment_size", spool.segment_bytes, 64 * 1024, 1ULL << 30U);
+  r.byte_size(*table, "max_size", spool.max_bytes, 128 * 1024, 1ULL << 40U);
+  if (spool.max_bytes < 2 * spool.segment_bytes) {
+    r.error_in(*table, "\"max_size\" must be at least twice \"segment_size\" (the cap drops whole segments)");
+  }
+  r.duration(*table, "sync_interval", spool.sync_interval, std::chrono::milliseconds(10),
+             std::chrono::milliseconds(60000));
+  std::int64_t rate = static_cast<std::int64_t>(spool.replay_rate);
+  r.integer(*table, "replay_rate", rate, 100, 100'000'000);
+  spool.replay_rate = static_cast<double>(rate);
+}
+
 void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
   mqtt_config& mqtt = config.mqtt;
   const toml::table* table = r.sub_table(root, "mqtt", true);
@@ -310,9 +327,10 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   agent_config config;
   config.source_file = source;
   reader r(source, result.errors);
-  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "drivers"});
+  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "drivers"});
   read_agent(r, *document, config);
   read_batch(r, *document, config.batch);
+  read_spool(r, *document, config.spool);
   read_mqtt(r, *document, config);
   read_drivers(r, *document, config, document);
   if (result.errors.empty()) result.config = std::move(config);

@@ -50,6 +50,14 @@ struct mqtt_config {
   std::uint32_t max_inflight = 32;
 };
 
+struct spool_config {
+  bool enabled = true;
+  std::uint64_t segment_bytes = 4ULL << 20U;
+  std::uint64_t max_bytes = 64ULL << 20U;
+  std::chrono::milliseconds sync_interval{1000};
+  double replay_rate = 100000;  // backlog readings per second, on top of live data
+};
+
 struct batch_config {
   std::chrono::milliseconds interval{1000};
   std::uint32_t max_readings = 50000;
@@ -65,6 +73,7 @@ struct agent_config {
   std::string log_level = "info";
   std::uint32_t stale_after = 3;  // consecutive failed reads before a sensor is stale
   batch_config batch;
+  spool_config spool;
   mqtt_config mqtt;
   std::vector<driver_config> drivers;
 };

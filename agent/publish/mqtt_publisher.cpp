@@ -76,13 +76,14 @@ class mqtt_publisher::bridge final : public mqtt::iaction_listener {
 };
 
 mqtt_publisher::mqtt_publisher(event_loop& loop, const mqtt_config& config, std::string topic_root,
-                               hooks h)
+                               hooks h, double replay_rate)
     : loop_(loop),
       config_(config),
       topic_root_(std::move(topic_root)),
       hooks_(std::move(h)),
       alive_(std::make_shared<std::atomic<bool>>(true)),
-      queue_(config.queue_limit_bytes) {
+      queue_(config.queue_limit_bytes),
+      replay_rate_(replay_rate) {
   // No persistence and no Paho-side buffering: the agent owns every unsent batch.
   client_ = std::make_unique<mqtt::async_client>(config_.brokers.front(), config_.client_id,
                                                  mqtt::create_options(MQTTVERSION_5), nullptr);
@@ -142,6 +143,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   spdlog::info("mqtt: connected to {}", status_.server);
   publish_retained(topic_root_ + "/state", hooks_.online_state());
   publish_retained(topic_root_ + "/catalog", hooks_.catalog());
+  catalogs_sent_ = {hooks_.catalog_version()};
   pump();
   maybe_finish_stop();
 }
@@ -170,8 +172,10 @@ void mqtt_publisher::on_connection_lost(const std::string& cause) {
   spdlog::warn("mqtt: {}; {} batches in flight will be resent", status_.last_error, queue_.in_flight());
   // In-flight publishes of a clean-start session are not resent by Paho: resend them ourselves.
   queue_.retry_all_in_flight();
+  queue_.make_all_backlog();
   publishes_.clear();
   refusal_pause_.reset();
+  replay_timer_.reset();
   if (stopping_) {
     finish_stop();
     return;
@@ -203,37 +207,96 @@ void mqtt_publisher::publish_retained(const std::string& topic, const std::strin
 
 void mqtt_publisher::publish_batch(outgoing_batch batch) {
   const std::uint64_t dropped_before = queue_.dropped_readings();
+  batch.backlog = !status_.connected;
   queue_.push(std::move(batch));
   if (queue_.dropped_readings() != dropped_before && dropped_before == 0) {
-    spdlog::error("mqtt: delivery queue full ({} bytes); dropping the oldest batches", config_.queue_limit_bytes);
+    spdlog::error("mqtt: delivery queue full ({} bytes) and not in the spool; dropping the oldest batches",
+                  config_.queue_limit_bytes);
   }
   pump();
 }
 
 void mqtt_publisher::catalog_changed() {
-  if (status_.connected) publish_retained(topic_root_ + "/catalog", hooks_.catalog());
+  if (!status_.connected) return;
+  publish_retained(topic_root_ + "/catalog", hooks_.catalog());
+  catalogs_sent_.insert(hooks_.catalog_version());
 }
 
 void mqtt_publisher::pump() {
-  if (refusal_pause_) return;
-  const std::string data_topic = topic_root_ + "/data";
-  while (status_.connected && queue_.in_flight() < config_.max_inflight) {
-    const outgoing_batch* batch = queue_.send_next();
-    if (batch == nullptr) break;
-    const std::uint64_t id = next_publish_id_++;
-    publishes_[id] = batch->sequence;
-    try {
-      client_->publish(mqtt::make_message(data_topic, batch->payload, 1, false), as_context(id),
-                       *publish_listener_);
-    } catch (const mqtt::exception& e) {
-      // Paho refuses synchronously while disconnected; the loss callback follows.
-      publishes_.erase(id);
-      queue_.retry(batch->sequence);
-      ++status_.publish_failures;
-      status_.last_error = std::string("publish refused: ") + e.what();
+  if (refusal_pause_ || !status_.connected) return;
+  while (queue_.in_flight() < config_.max_inflight) {
+    if (outgoing_batch* live = queue_.send_next_live()) {
+      if (!send(*live, false)) break;
+      continue;
+    }
+    // Stopping: the backlog stays in the spool for the next start.
+    if (queue_.waiting_backlog() == 0 || stopping_) break;
+    // The backlog drains at the replay rate so that a long outage does not
+    // flood the broker or starve live data.
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - replay_refilled_).count();
+    replay_refilled_ = now;
+    replay_tokens_ = std::min(replay_tokens_ + elapsed * replay_rate_, replay_rate_);
+    if (replay_tokens_ < 0) {
+      if (!replay_timer_) {
+        const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(-replay_tokens_ / replay_rate_ * 1000.0) + 1);
+        replay_timer_ = loop_.after(wait, [this] {
+          replay_timer_.reset();
+          pump();
+        });
+      }
       break;
     }
+    outgoing_batch* old = queue_.send_next_backlog();
+    replay_tokens_ -= old->readings;
+    if (!send(*old, true)) break;
   }
+}
+
+bool mqtt_publisher::send(outgoing_batch& batch, bool replayed) {
+  const std::uint64_t sequence = batch.sequence;
+  std::string payload = batch.payload;
+  if (payload.empty()) {
+    auto loaded = hooks_.load_batch ? hooks_.load_batch(sequence) : std::nullopt;
+    if (!loaded) {
+      ++status_.unreadable_batches;
+      spdlog::error("mqtt: batch {} cannot be read back from the spool; counted as dropped", sequence);
+      queue_.drop(sequence);
+      return true;
+    }
+    payload = std::move(*loaded);
+  }
+  // A consumer needs the catalog a batch names: batches from before a catalog
+  // change (or a restart) bring theirs along, unretained, before them.
+  if (!catalogs_sent_.contains(batch.catalog_version)) {
+    if (auto catalog = hooks_.load_catalog ? hooks_.load_catalog(batch.catalog_version) : std::nullopt) {
+      try {
+        client_->publish(mqtt::make_message(topic_root_ + "/catalog", *catalog, 1, false), nullptr, *retained_listener_);
+        catalogs_sent_.insert(batch.catalog_version);
+      } catch (const mqtt::exception& e) {
+        spdlog::warn("mqtt: cannot publish catalog {:016x}: {}", batch.catalog_version, e.what());
+      }
+    } else {
+      spdlog::warn("mqtt: catalog {:016x} of batch {} is no longer known; consumers may not decode it",
+                   batch.catalog_version, sequence);
+      catalogs_sent_.insert(batch.catalog_version);  // say it once
+    }
+  }
+  if (replayed) payload += std::string("\x20\x01", 2);  // DataBatch.replayed = true: a later field wins
+  const std::uint64_t id = next_publish_id_++;
+  publishes_[id] = sequence;
+  try {
+    client_->publish(mqtt::make_message(topic_root_ + "/data", payload, 1, false), as_context(id), *publish_listener_);
+  } catch (const mqtt::exception& e) {
+    // Paho refuses synchronously while disconnected; the loss callback follows.
+    publishes_.erase(id);
+    queue_.retry(sequence);
+    ++status_.publish_failures;
+    status_.last_error = std::string("publish refused: ") + e.what();
+    return false;
+  }
+  if (replayed) ++status_.replayed_batches;
+  return true;
 }
 
 void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error) {
@@ -246,7 +309,8 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
     if (auto batch = queue_.acknowledge(sequence)) {
       ++status_.batches_published;
       status_.readings_published += batch->readings;
-      status_.bytes_published += batch->payload.size();
+      status_.bytes_published += batch->payload_size;
+      if (hooks_.delivered) hooks_.delivered(sequence);
     }
   } else {
     ++status_.publish_failures;
@@ -273,8 +337,8 @@ void mqtt_publisher::stop(std::function<std::string()> offline_state, std::chron
   reconnect_timer_.reset();
   stop_timer_ = loop_.after(grace, [this] {
     spdlog::warn("mqtt: shutdown grace period over with {} batches unsent", queue_.waiting() + queue_.in_flight());
-    // Until the agent has a disk spool, what could not be sent is lost: count it.
-    queue_.abandon_all();
+    // What is not in the spool cannot wait for the next start: count it as lost.
+    queue_.abandon_not_durable();
     publishes_.clear();
     if (status_.connected && !offline_sent_) {
       offline_sent_ = true;
@@ -293,7 +357,7 @@ void mqtt_publisher::stop(std::function<std::string()> offline_state, std::chron
 
 void mqtt_publisher::maybe_finish_stop() {
   if (!stopping_ || offline_sent_ || !status_.connected) return;
-  if (queue_.waiting() > 0 || queue_.in_flight() > 0) return;
+  if (queue_.waiting_live() > 0 || queue_.in_flight() > 0) return;
   offline_sent_ = true;
   // The retained listener disconnects once the offline state is acknowledged.
   publish_retained(topic_root_ + "/state", offline_state_());
@@ -301,10 +365,8 @@ void mqtt_publisher::maybe_finish_stop() {
 
 void mqtt_publisher::finish_stop() {
   if (!stop_done_) return;
-  const std::uint64_t dropped_before = queue_.dropped_readings();
-  queue_.abandon_all();
-  const std::uint64_t unsent = queue_.dropped_readings() - dropped_before;
-  if (unsent > 0) spdlog::error("mqtt: stopped with {} readings unsent; they are lost", unsent);
+  const std::uint64_t unsent = queue_.abandon_not_durable();
+  if (unsent > 0) spdlog::error("mqtt: stopped with {} readings unsent and not in the spool; they are lost", unsent);
   stop_timer_.reset();
   status_.connected = false;
   auto done = std::move(stop_done_);

@@ -13,11 +13,12 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 
 #include "common/event_loop.h"
 #include "config/config.h"
-#include "publish/delivery_queue.h"
+#include "publish/outbox.h"
 
 namespace mqtt {
 class async_client;
@@ -37,6 +38,8 @@ struct publisher_status {
   std::uint64_t readings_published = 0;
   std::uint64_t bytes_published = 0;
   std::uint64_t publish_failures = 0;
+  std::uint64_t replayed_batches = 0;   // sent from the backlog
+  std::uint64_t unreadable_batches = 0; // in the spool index but not readable from disk
 };
 
 class mqtt_publisher {
@@ -45,15 +48,26 @@ class mqtt_publisher {
     std::function<std::string()> online_state;  // AgentState ONLINE payload
     std::function<std::string()> will_state;    // AgentState OFFLINE payload for the will
     std::function<std::string()> catalog;       // current Catalog payload
+    std::function<std::uint64_t()> catalog_version;  // its version
+    // A backlog batch whose payload is only on disk, and an older catalog it refers to.
+    std::function<std::optional<std::string>(std::uint64_t sequence)> load_batch;
+    std::function<std::optional<std::string>(std::uint64_t version)> load_catalog;
+    // The broker acknowledged the batch (PUBACK < 0x80).
+    std::function<void(std::uint64_t sequence)> delivered;
   };
 
-  mqtt_publisher(event_loop& loop, const mqtt_config& config, std::string topic_root, hooks h);
+  // `replay_rate`: readings per second the backlog is drained at, on top of live data.
+  mqtt_publisher(event_loop& loop, const mqtt_config& config, std::string topic_root, hooks h,
+                 double replay_rate);
   ~mqtt_publisher();
   mqtt_publisher(const mqtt_publisher&) = delete;
   mqtt_publisher& operator=(const mqtt_publisher&) = delete;
 
   void start();
+  // A new batch: live when connected, backlog otherwise.
   void publish_batch(outgoing_batch batch);
+  // The spool dropped a batch to stay under its cap.
+  void drop_batch(std::uint64_t sequence) { queue_.drop(sequence); }
   // The catalog changed: republish it now if connected (and at every connect anyway).
   void catalog_changed();
   // Sends what is queued for up to `grace`, then publishes the OFFLINE state
@@ -63,7 +77,7 @@ class mqtt_publisher {
             std::function<void()> done);
 
   const publisher_status& status() const { return status_; }
-  const delivery_queue& queue() const { return queue_; }
+  const outbox& queue() const { return queue_; }
 
  private:
   enum class listener_kind { connect, publish, retained, disconnect };
@@ -76,6 +90,7 @@ class mqtt_publisher {
   void schedule_reconnect();
   std::chrono::milliseconds backoff(unsigned attempt);
   void pump();
+  bool send(outgoing_batch& batch, bool replayed);
   void publish_retained(const std::string& topic, const std::string& payload);
   void on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error);
   void maybe_finish_stop();
@@ -90,7 +105,13 @@ class mqtt_publisher {
   // Shared with Paho's threads: cleared at destruction so late callbacks are dropped.
   std::shared_ptr<std::atomic<bool>> alive_;
 
-  delivery_queue queue_;
+  outbox queue_;
+  // Backlog pacing: a token bucket in readings.
+  double replay_rate_;
+  double replay_tokens_ = 0;
+  std::chrono::steady_clock::time_point replay_refilled_ = std::chrono::steady_clock::now();
+  std::unique_ptr<timer_handle> replay_timer_;
+  std::set<std::uint64_t> catalogs_sent_;  // on this connection
   std::map<std::uint64_t, std::uint64_t> publishes_;  // publish id -> batch sequence, this connection
   std::uint64_t next_publish_id_ = 1;
   publisher_status status_;

@@ -38,6 +38,28 @@ json::object to_json(const sensor_attention& a) {
   return o;
 }
 
+json::object spool_json(const spool_report& s) {
+  json::array quarantined(s.quarantined.begin(), s.quarantined.end());
+  json::array ignored(s.ignored.begin(), s.ignored.end());
+  return {{"enabled", s.enabled},
+          {"dir", s.dir},
+          {"state", !s.enabled ? "disabled" : s.error.empty() ? "ok" : "error"},
+          {"error", s.error},
+          {"bytes", s.bytes},
+          {"max_bytes", s.max_bytes},
+          {"segments", s.segments},
+          {"pending_batches", s.pending_batches},
+          {"pending_readings", s.pending_readings},
+          {"oldest_pending_ms", s.oldest_pending_ms},
+          {"not_stored_batches", s.not_stored_batches},
+          {"syncs", s.syncs},
+          {"recovered_batches", s.recovered_batches},
+          {"corrupt_records", s.corrupt_records},
+          {"torn_bytes", s.torn_bytes},
+          {"quarantined", std::move(quarantined)},
+          {"ignored", std::move(ignored)}};
+}
+
 }  // namespace
 
 std::string to_json(const status_report& r) {
@@ -70,8 +92,12 @@ std::string to_json(const status_report& r) {
       {"publish", json::object{{"batches", b.batches_published},
                                {"readings", b.readings_published},
                                {"bytes", b.bytes_published},
-                               {"failures", b.publish_failures}}},
+                               {"failures", b.publish_failures},
+                               {"replayed_batches", b.replayed_batches},
+                               {"unreadable_batches", b.unreadable_batches}}},
+      {"spool", spool_json(r.spool)},
       {"queue", json::object{{"batches", r.queue_batches},
+                             {"backlog", r.queue_backlog},
                              {"in_flight", r.queue_in_flight},
                              {"bytes", r.queue_bytes},
                              {"limit_bytes", r.queue_limit_bytes},

@@ -44,6 +44,26 @@ struct sensor_attention {
   std::int64_t last_ok_ms = 0;
 };
 
+struct spool_report {
+  bool enabled = false;
+  std::string dir;
+  std::string error;                 // empty when writing works
+  std::uint64_t bytes = 0;
+  std::uint64_t max_bytes = 0;
+  std::uint64_t segments = 0;
+  std::uint64_t pending_batches = 0; // not yet acknowledged by the broker
+  std::uint64_t pending_readings = 0;
+  std::int64_t oldest_pending_ms = 0; // time of the oldest undelivered batch; 0 when none
+  std::uint64_t not_stored_batches = 0;
+  std::uint64_t syncs = 0;
+  // Start-up recovery.
+  std::uint64_t recovered_batches = 0;
+  std::uint64_t corrupt_records = 0;
+  std::uint64_t torn_bytes = 0;
+  std::vector<std::string> quarantined;
+  std::vector<std::string> ignored;
+};
+
 struct status_report {
   std::string version;
   std::string site;
@@ -62,12 +82,14 @@ struct status_report {
   std::uint64_t sensors_never_read = 0;
 
   publisher_status broker;
-  std::uint64_t queue_batches = 0;
+  std::uint64_t queue_batches = 0;      // waiting for the broker
+  std::uint64_t queue_backlog = 0;      // of which backlog (sent at the replay rate)
   std::uint64_t queue_in_flight = 0;
-  std::uint64_t queue_bytes = 0;
+  std::uint64_t queue_bytes = 0;        // payloads held in memory
   std::uint64_t queue_limit_bytes = 0;
-  std::uint64_t dropped_batches = 0;
+  std::uint64_t dropped_batches = 0;    // lost for good: memory or spool cap, never silently
   std::uint64_t dropped_readings = 0;
+  spool_report spool;
 
   std::uint64_t readings_accepted = 0;
   std::uint64_t batches_built = 0;

@@ -27,6 +27,8 @@ class batch_builder {
     return std::exchange(scans_, {});
   }
   std::uint64_t next_sequence() { return ++sequence_; }
+  // Continue a numbering persisted elsewhere (the spool): the next batch gets `next`.
+  void continue_from(std::uint64_t next) { sequence_ = next > 0 ? next - 1 : 0; }
   std::uint64_t last_sequence() const { return sequence_; }
 
  private:

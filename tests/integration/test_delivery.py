@@ -51,9 +51,9 @@ def test_batches_flush_on_size_as_well_as_time(start_agent, collector):
     assert sum(sizes) >= 8 * 300
 
 
-def test_queue_overflow_drops_the_oldest_and_counts_every_reading(start_agent, collector, broker):
+def test_without_a_spool_queue_overflow_drops_the_oldest_and_counts_every_reading(start_agent, collector, broker):
     c = collector()
-    agent = start_agent(TWO_RACKS, extra='queue_limit = "64KiB"')
+    agent = start_agent(TWO_RACKS, extra='queue_limit = "64KiB"\n[spool]\nenabled = false')
     c.wait_batches(2)
     broker.stop()  # the collector stays subscribed until the broker goes, so it sees every acknowledged batch
     c.close()

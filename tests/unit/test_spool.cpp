@@ -1,0 +1,190 @@
+// The spool against real files in a temporary directory.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "spool/spool.h"
+
+using namespace racktel;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    char name[] = "/tmp/racktel-spool-test-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+spool_options small(const fs::path& dir, std::uint64_t segment = 64 * 1024, std::uint64_t max = 1 << 20) {
+  return {(dir / "spool").string(), segment, max};
+}
+
+std::string payload_for(std::uint64_t seq, std::size_t size = 2000) {
+  return std::string(size, static_cast<char>('A' + seq % 26));
+}
+
+void append(spool& s, std::uint64_t first, std::uint64_t last, std::vector<spooled_batch>* dropped = nullptr) {
+  std::vector<spooled_batch> ignored;
+  for (std::uint64_t seq = first; seq <= last; ++seq) {
+    REQUIRE(s.append_batch(seq, 42, 100, 1000 * static_cast<std::int64_t>(seq), payload_for(seq),
+                           dropped ? *dropped : ignored));
+  }
+}
+
+std::vector<fs::path> segment_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir / "spool")) {
+    if (e.is_regular_file()) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("undelivered batches and the sequence survive a restart") {
+  temp_dir t;
+  {
+    spool s(small(t.path));
+    CHECK(s.healthy());
+    CHECK(s.next_sequence() == 1);
+    s.append_catalog(42, "the catalog");
+    append(s, 1, 5);
+    s.acknowledge(2);
+    s.acknowledge(4);
+    s.sync();
+    CHECK(s.pending_batches() == 3);
+  }
+  spool again(small(t.path));
+  CHECK(again.next_sequence() == 6);
+  auto pending = again.pending();
+  REQUIRE(pending.size() == 3);
+  CHECK(pending[0].sequence == 1);
+  CHECK(pending[1].sequence == 3);
+  CHECK(pending[2].sequence == 5);
+  CHECK(pending[0].time_ms == 1000);
+  CHECK(again.read_batch(3) == payload_for(3));
+  CHECK_FALSE(again.read_batch(2));
+  CHECK(again.read_catalog(42) == "the catalog");
+  CHECK(again.recovery().batches_pending == 3);
+  CHECK(again.recovery().readings_pending == 300);
+}
+
+TEST_CASE("the sequence persists even when everything was delivered") {
+  temp_dir t;
+  {
+    spool s(small(t.path));
+    append(s, 1, 3);
+    for (std::uint64_t q = 1; q <= 3; ++q) s.acknowledge(q);
+  }
+  spool again(small(t.path));
+  CHECK(again.pending_batches() == 0);
+  CHECK(again.next_sequence() == 4);
+}
+
+TEST_CASE("segments rotate, carry the catalog, and go when fully acknowledged") {
+  temp_dir t;
+  spool s(small(t.path));
+  s.append_catalog(42, std::string(1000, 'c'));
+  append(s, 1, 100);  // ~200 KB over 64 KiB segments
+  CHECK(s.segment_count() >= 3);
+  for (std::uint64_t q = 1; q <= 60; ++q) s.acknowledge(q);
+  const std::size_t left = s.segment_count();
+  CHECK(left < 4);
+  CHECK(s.read_batch(61) == payload_for(61));
+  CHECK(s.read_catalog(42) == std::string(1000, 'c'));  // from a segment that is still there
+  for (std::uint64_t q = 61; q <= 100; ++q) s.acknowledge(q);
+  CHECK(s.segment_count() == 1);  // only the active one
+  CHECK(s.pending_readings() == 0);
+}
+
+TEST_CASE("at the cap the oldest segments are dropped and their batches reported") {
+  temp_dir t;
+  spool s(small(t.path, 64 * 1024, 192 * 1024));
+  std::vector<spooled_batch> dropped;
+  append(s, 1, 200, &dropped);  // ~400 KB into a 192 KiB cap
+  CHECK(s.bytes() <= 192 * 1024);
+  REQUIRE_FALSE(dropped.empty());
+  // Oldest first, contiguous from 1.
+  for (std::size_t i = 0; i < dropped.size(); ++i) CHECK(dropped[i].sequence == i + 1);
+  CHECK(s.pending_batches() + dropped.size() == 200);
+  CHECK(s.pending().front().sequence == dropped.size() + 1);
+}
+
+TEST_CASE("recovery: a torn tail is cut, a damaged record skipped, the rest delivered") {
+  temp_dir t;
+  {
+    spool s(small(t.path));
+    append(s, 1, 6);
+  }
+  const fs::path seg = segment_files(t.path).back();
+  // Flip a bit inside batch 3, and cut batch 6 short.
+  std::string bytes;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::size_t record = 24 + 20 + 2000;
+  bytes[32 + 2 * record + 100] ^= 0x01;
+  bytes.resize(bytes.size() - 500);
+  {
+    std::ofstream out(seg, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  spool s(small(t.path));
+  CHECK(s.recovery().corrupt_records == 1);
+  CHECK(s.recovery().torn_bytes == record - 500);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& b : s.pending()) seqs.push_back(b.sequence);
+  CHECK(seqs == std::vector<std::uint64_t>{1, 2, 4, 5});
+  CHECK(fs::file_size(seg) == 32 + 5 * record);  // truncated at the last good record
+  // The torn sequence number is free again: no gap for consumers.
+  CHECK(s.next_sequence() == 6);
+}
+
+TEST_CASE("recovery: bad headers are quarantined, empty segments removed, foreign files left alone") {
+  temp_dir t;
+  {
+    spool s(small(t.path));
+    append(s, 1, 2);
+  }
+  const fs::path dir = t.path / "spool";
+  { std::ofstream(dir / "segment-00000000000000000050.rts") << "short"; }
+  { std::ofstream(dir / "segment-00000000000000000051.rts") << std::string(100, 'z'); }
+  { std::ofstream(dir / "segment-00000000000000000052.rts"); }
+  { std::ofstream(dir / "notes.txt") << "left by a technician"; }
+  spool s(small(t.path));
+  REQUIRE(s.recovery().quarantined.size() == 2);
+  CHECK(s.recovery().quarantined[0] == "segment-00000000000000000050.rts: truncated segment header");
+  CHECK(s.recovery().quarantined[1] == "segment-00000000000000000051.rts: not a racktel spool segment (bad header)");
+  CHECK(fs::exists(dir / "quarantine" / "segment-00000000000000000050.rts"));
+  CHECK(s.recovery().removed == std::vector<std::string>{"segment-00000000000000000052.rts"});
+  CHECK(s.recovery().ignored == std::vector<std::string>{"notes.txt"});
+  CHECK(fs::exists(dir / "notes.txt"));
+  CHECK(s.pending_batches() == 2);
+  CHECK(s.healthy());
+  // New segments are numbered after every file seen, quarantined ones included.
+  CHECK(segment_files(t.path).back().filename() == "segment-00000000000000000053.rts");
+}
+
+TEST_CASE("a directory that cannot be used is an error, and retry recovers") {
+  temp_dir t;
+  { std::ofstream(t.path / "spool") << "a file where the directory should be"; }
+  spool s(small(t.path));
+  CHECK_FALSE(s.healthy());
+  CHECK(s.error().find("cannot create spool directory") != std::string::npos);
+  std::vector<spooled_batch> dropped;
+  CHECK_FALSE(s.append_batch(1, 1, 1, 1, "x", dropped));
+  CHECK_FALSE(s.retry());
+  fs::remove(t.path / "spool");
+  CHECK(s.retry());
+  CHECK(s.healthy());
+  CHECK(s.append_batch(1, 1, 1, 1, "x", dropped));
+}
