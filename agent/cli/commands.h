@@ -25,4 +25,7 @@ int subscribe(const subscribe_options& options);
 
 int status(const std::string& socket_path, bool json);
 
+// Exit code 0: intact; 2: damage found; 1: cannot read the directory.
+int spool_inspect(const std::string& dir, bool json, bool dump);
+
 }  // namespace racktel::cli

@@ -36,7 +36,18 @@ int main(int argc, char** argv) {
   subscribe->add_option("--username", sub.username, "broker user name");
   subscribe->add_option("--password", sub.password, "broker password");
 
+  std::string spool_dir = "/var/lib/racktel/spool";
+  bool spool_json = false, spool_dump = false;
+  auto* spool = app.add_subcommand("spool", "look into an agent's disk spool");
+  spool->require_subcommand(1);
+  auto* inspect = spool->add_subcommand("inspect", "check every segment, read-only; exit 2 when damaged");
+  inspect->add_option("dir", spool_dir, "the spool directory")->capture_default_str();
+  inspect->add_flag("--json", spool_json, "a JSON summary");
+  inspect->add_flag("--dump", spool_dump, "every record as a JSON line");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*inspect) return racktel::cli::spool_inspect(spool_dir, spool_json, spool_dump);
 
   if (*check) return racktel::cli::check_config(config_path);
   if (*status) return racktel::cli::status(socket_path, status_json);

@@ -19,6 +19,18 @@ namespace {
 
 constexpr std::string_view segment_prefix = "segment-";
 constexpr std::string_view segment_suffix = ".rts";
+constexpr std::string_view catalog_prefix = "catalog-";
+constexpr std::string_view catalog_suffix = ".rtc";
+
+std::optional<std::uint64_t> catalog_version_of(const std::string& name) {
+  if (!name.starts_with(catalog_prefix) || !name.ends_with(catalog_suffix)) return std::nullopt;
+  const std::string_view hex(name.data() + catalog_prefix.size(),
+                             name.size() - catalog_prefix.size() - catalog_suffix.size());
+  std::uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
+  if (ec != std::errc() || ptr != hex.data() + hex.size() || hex.size() != 16) return std::nullopt;
+  return v;
+}
 
 std::string segment_name(std::uint64_t number) {
   std::string digits = std::to_string(number);
@@ -107,6 +119,21 @@ void spool::recover() {
   for (const auto& entry : fs::directory_iterator(options_.dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.is_directory() && name == "quarantine") continue;
+    if (auto version = entry.is_regular_file() ? catalog_version_of(name) : std::nullopt) {
+      auto data = read_file(entry.path().string());
+      auto r = data ? parse_record(*data) : std::nullopt;
+      auto c = r ? parse_catalog_payload(r->payload) : std::nullopt;
+      if (c && c->version == *version) {
+        catalog_files_[*version] = data->size();
+      } else {
+        quarantine(entry.path().string(), "damaged catalog file");
+      }
+      continue;
+    }
+    if (name.ends_with(".tmp")) {  // a catalog write cut short
+      fs::remove(entry.path(), ec);
+      continue;
+    }
     auto number = entry.is_regular_file() ? segment_number(name) : std::nullopt;
     if (!number) {
       recovery_.ignored.push_back(name);
@@ -165,24 +192,18 @@ void spool::recover() {
           pending_[r.sequence] = {r.sequence, batch->catalog_version, batch->readings, batch->time_ms,
                                   number, r.offset, static_cast<std::uint32_t>(r.size)};
           ++segment.pending;
+          ++catalog_refs_[batch->catalog_version];
           pending_readings_ += batch->readings;
           next_sequence_ = std::max(next_sequence_, r.sequence + 1);
           break;
         }
         case record_type::ack: {
           auto it = pending_.find(r.sequence);
-          if (it == pending_.end()) break;
-          --segments_[it->second.segment].pending;
-          pending_readings_ -= it->second.readings;
-          pending_.erase(it);
+          if (it != pending_.end()) forget(it);
           break;
         }
-        case record_type::catalog: {
-          if (auto c = parse_catalog_payload(r.payload)) {
-            catalogs_[c->version] = {number, r.offset, static_cast<std::uint32_t>(r.size)};
-          }
+        case record_type::catalog:  // catalogs live in their own files
           break;
-        }
       }
     }
   }
@@ -190,6 +211,7 @@ void spool::recover() {
   recovery_.batches_pending = pending_.size();
   recovery_.readings_pending = pending_readings_;
   remove_acknowledged_segments();
+  remove_unreferenced_catalogs();
   open_new_segment();
   spdlog::info("spool: {}: {} undelivered batches ({} readings) in {} segment(s); next sequence {}",
                options_.dir, recovery_.batches_pending, recovery_.readings_pending, recovery_.segments,
@@ -223,12 +245,6 @@ bool spool::open_new_segment() {
   dirty_ = true;
   directory_dirty_ = true;
   error_.clear();
-  // Each segment carries the catalog its batches refer to, so it stands on its own.
-  if (current_catalog_) {
-    std::uint64_t offset = 0;
-    const std::string payload = catalog_payload(current_catalog_->first, current_catalog_->second);
-    if (!write_record(record_type::catalog, 0, payload, offset)) return false;
-  }
   return true;
 }
 
@@ -248,10 +264,6 @@ bool spool::write_record(record_type type, std::uint64_t sequence, std::string_v
   }
   segment.bytes += bytes.size();
   dirty_ = true;
-  if (type == record_type::catalog) {
-    catalogs_[spool_format::parse_catalog_payload(payload)->version] = {active_, offset,
-                                                                        static_cast<std::uint32_t>(bytes.size())};
-  }
   return true;
 }
 
@@ -260,18 +272,17 @@ void spool::drop_oldest_until_fits(std::uint64_t incoming, std::vector<spooled_b
     auto oldest = segments_.begin();
     if (oldest->first == active_) break;
     for (auto it = pending_.begin(); it != pending_.end();) {
+      auto next = std::next(it);
       if (it->second.segment == oldest->first) {
         dropped.push_back(it->second);
-        pending_readings_ -= it->second.readings;
-        it = pending_.erase(it);
-      } else {
-        ++it;
+        forget(it);
       }
+      it = next;
     }
-    std::erase_if(catalogs_, [&](const auto& c) { return c.second.segment == oldest->first; });
     ::unlink(oldest->second.path.c_str());
     segments_.erase(oldest);
   }
+  remove_unreferenced_catalogs();
 }
 
 bool spool::append_batch(std::uint64_t sequence, std::uint64_t catalog_version, std::uint32_t readings,
@@ -279,36 +290,77 @@ bool spool::append_batch(std::uint64_t sequence, std::uint64_t catalog_version, 
   if (fd_ < 0 || !healthy()) return false;  // retry() brings it back
   const std::string body = batch_payload(readings, catalog_version, time_ms, payload);
   const std::uint64_t size = record_header_size + body.size();
-  const std::uint64_t catalog_size = current_catalog_ ? current_catalog_->second.size() + 32 : 0;
-  if (segments_[active_].bytes + size > options_.segment_bytes && segments_[active_].bytes > segment_header_size + catalog_size) {
-    drop_oldest_until_fits(size + segment_header_size + catalog_size, dropped);
+  if (segments_[active_].bytes + size > options_.segment_bytes && segments_[active_].bytes > segment_header_size) {
     if (!open_new_segment()) return false;
-  } else {
-    drop_oldest_until_fits(size, dropped);
   }
+  drop_oldest_until_fits(size, dropped);
   std::uint64_t offset = 0;
   if (!write_record(record_type::batch, sequence, body, offset)) return false;
   pending_[sequence] = {sequence, catalog_version, readings, time_ms, active_, offset, static_cast<std::uint32_t>(size)};
   ++segments_[active_].pending;
+  ++catalog_refs_[catalog_version];
   pending_readings_ += readings;
   next_sequence_ = std::max(next_sequence_, sequence + 1);
   return true;
 }
 
+std::string spool::catalog_path(std::uint64_t version) const {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(version));
+  return (fs::path(options_.dir) / (std::string(catalog_prefix) + hex + std::string(catalog_suffix))).string();
+}
+
 bool spool::append_catalog(std::uint64_t version, std::string_view payload) {
-  current_catalog_ = std::pair{version, std::string(payload)};
+  current_catalog_ = version;
+  if (catalog_files_.contains(version)) return true;
   if (fd_ < 0 || !healthy()) return false;
-  if (catalogs_.contains(version) && catalogs_[version].segment == active_) return true;
-  std::uint64_t offset = 0;
-  return write_record(record_type::catalog, 0, catalog_payload(version, payload), offset);
+  // Written whole to a temporary name, synced, then renamed: a catalog file is
+  // either complete or absent.
+  const std::string path = catalog_path(version);
+  const std::string temp = path + ".tmp";
+  const std::string bytes = encode_record(record_type::catalog, 0, catalog_payload(version, payload));
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    fail("cannot create " + temp, errno);
+    return false;
+  }
+  const bool written = write_all(fd, bytes) && ::fdatasync(fd) == 0;
+  const int e = errno;
+  ::close(fd);
+  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    fail("cannot write " + path, written ? errno : e);
+    return false;
+  }
+  catalog_files_[version] = bytes.size();
+  directory_dirty_ = true;
+  return true;
+}
+
+void spool::forget(std::map<std::uint64_t, spooled_batch>::iterator it) {
+  --segments_[it->second.segment].pending;
+  pending_readings_ -= it->second.readings;
+  if (--catalog_refs_[it->second.catalog_version] == 0) catalog_refs_.erase(it->second.catalog_version);
+  pending_.erase(it);
+}
+
+void spool::remove_unreferenced_catalogs() {
+  for (auto it = catalog_files_.begin(); it != catalog_files_.end();) {
+    if (it->first != current_catalog_ && !catalog_refs_.contains(it->first)) {
+      ::unlink(catalog_path(it->first).c_str());
+      it = catalog_files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void spool::acknowledge(std::uint64_t sequence) {
   auto it = pending_.find(sequence);
   if (it == pending_.end()) return;
-  --segments_[it->second.segment].pending;
-  pending_readings_ -= it->second.readings;
-  pending_.erase(it);
+  const std::uint64_t version = it->second.catalog_version;
+  forget(it);
+  if (version != current_catalog_ && !catalog_refs_.contains(version)) remove_unreferenced_catalogs();
   // Not synced on its own: a lost acknowledgement only means a duplicate after a crash.
   std::uint64_t offset = 0;
   if (fd_ >= 0 && healthy()) write_record(record_type::ack, sequence, {}, offset);
@@ -321,7 +373,6 @@ void spool::remove_acknowledged_segments() {
   while (!segments_.empty()) {
     auto oldest = segments_.begin();
     if (oldest->first == active_ || oldest->second.pending > 0) break;
-    std::erase_if(catalogs_, [&](const auto& c) { return c.second.segment == oldest->first; });
     ::unlink(oldest->second.path.c_str());
     segments_.erase(oldest);
   }
@@ -385,19 +436,18 @@ std::optional<std::string> spool::read_batch(std::uint64_t sequence) const {
 }
 
 std::optional<std::string> spool::read_catalog(std::uint64_t version) const {
-  if (current_catalog_ && current_catalog_->first == version) return current_catalog_->second;
-  auto it = catalogs_.find(version);
-  if (it == catalogs_.end()) return std::nullopt;
-  auto payload = read_record(it->second.segment, it->second.offset, it->second.size);
-  if (!payload) return std::nullopt;
-  auto catalog = parse_catalog_payload(*payload);
-  if (!catalog) return std::nullopt;
-  return std::string(catalog->data);
+  if (!catalog_files_.contains(version)) return std::nullopt;
+  auto data = read_file(catalog_path(version));
+  auto r = data ? parse_record(*data) : std::nullopt;
+  auto c = r ? parse_catalog_payload(r->payload) : std::nullopt;
+  if (!c || c->version != version) return std::nullopt;
+  return std::string(c->data);
 }
 
 std::uint64_t spool::bytes() const {
   std::uint64_t total = 0;
-  for (const auto& [n, s] : segments_) total += s.bytes;
+  for (const auto& [n, seg] : segments_) total += seg.bytes;
+  for (const auto& [v, size] : catalog_files_) total += size;
   return total;
 }
 

@@ -1,6 +1,8 @@
 // The disk spool: the single source of truth for what the broker has not yet
-// acknowledged. Append-only segment files under <state_dir>/spool; see
-// spool_format.h for the bytes and docs/spool.md for the guarantees.
+// acknowledged. Append-only segment files of batch and acknowledgement
+// records under <state_dir>/spool, and one small file per catalog version that
+// a stored batch refers to; see spool_format.h for the bytes and
+// docs/spool.md for the guarantees.
 //
 // Runs on the main loop. Every disk error is an error code, recorded and
 // reported, never an exception: when the disk refuses (full, read-only,
@@ -65,7 +67,8 @@ class spool {
   // Batches of segments dropped to stay under max_bytes are added to `dropped`.
   bool append_batch(std::uint64_t sequence, std::uint64_t catalog_version, std::uint32_t readings,
                     std::int64_t time_ms, std::string_view payload, std::vector<spooled_batch>& dropped);
-  // Records the current catalog; it is written again at the start of every segment.
+  // Stores the current catalog (once per version, as its own file), so that
+  // batches referring to it can be decoded after a restart.
   bool append_catalog(std::uint64_t version, std::string_view payload);
   void acknowledge(std::uint64_t sequence);
   // fdatasync of what was written since the last sync (group commit).
@@ -93,11 +96,6 @@ class spool {
     std::uint64_t bytes = 0;
     std::size_t pending = 0;  // unacknowledged batches in it
   };
-  struct catalog_location {
-    std::uint64_t segment;
-    std::uint64_t offset;
-    std::uint32_t size;
-  };
 
   void recover();
   void quarantine(const std::string& path, const std::string& reason);
@@ -108,12 +106,16 @@ class spool {
   void drop_oldest_until_fits(std::uint64_t incoming, std::vector<spooled_batch>& dropped);
   void remove_acknowledged_segments();
   std::optional<std::string> read_record(std::uint64_t segment, std::uint64_t offset, std::uint32_t size) const;
+  std::string catalog_path(std::uint64_t version) const;
+  void remove_unreferenced_catalogs();
+  void forget(std::map<std::uint64_t, spooled_batch>::iterator pending);
 
   spool_options options_;
   spool_recovery recovery_;
   std::map<std::uint64_t, segment_file> segments_;  // by segment number
   std::map<std::uint64_t, spooled_batch> pending_;   // by sequence
-  std::map<std::uint64_t, catalog_location> catalogs_;
+  std::map<std::uint64_t, std::uint64_t> catalog_files_;  // version -> file size
+  std::map<std::uint64_t, std::size_t> catalog_refs_;     // version -> pending batches using it
   std::uint64_t pending_readings_ = 0;
   std::uint64_t next_sequence_ = 1;
   std::uint64_t next_segment_ = 1;
@@ -123,7 +125,7 @@ class spool {
   bool directory_dirty_ = false;  // a segment was created: fsync the directory too
   std::uint64_t syncs_ = 0;
   std::string error_;
-  std::optional<std::pair<std::uint64_t, std::string>> current_catalog_;
+  std::optional<std::uint64_t> current_catalog_;
 };
 
 }  // namespace racktel

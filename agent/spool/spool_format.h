@@ -1,6 +1,7 @@
 // The spool's on-disk format. Pure: bytes in, bytes out, no I/O.
 //
-// A segment file is a 32-byte header followed by records:
+// A segment file is a 32-byte header followed by batch and ack records; a
+// catalog file holds exactly one catalog record. Formats:
 //
 //   segment header  magic "RKTLSPL1" | u32 format (1) | u32 header size (32)
 //                   | u64 segment number | u64 base sequence (the next batch
@@ -27,7 +28,8 @@ inline constexpr std::uint32_t max_payload = 64U << 20U;  // a length beyond thi
 
 enum class record_type : std::uint8_t {
   batch = 1,    // payload: u32 readings | u64 catalog version | i64 time ms | DataBatch bytes
-  catalog = 2,  // payload: u64 catalog version | Catalog bytes; sequence 0
+  catalog = 2,  // payload: u64 catalog version | Catalog bytes; sequence 0. Alone in a
+                // catalog-<version>.rtc file, not in segments.
   ack = 3,      // no payload; sequence = the acknowledged batch
 };
 

@@ -40,14 +40,14 @@ def wait_for(predicate, timeout=15.0, what="condition"):
 
 
 class Broker:
-    def __init__(self, directory, acl=None, users=None):
+    def __init__(self, directory, acl=None, users=None, persistent=False):
         self.port = free_port()
         self.directory = directory
         self.log = directory / "mosquitto.log"
         lines = [
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous false" if users else "allow_anonymous true",
-            "persistence false",
+            f"persistence true\npersistence_location {directory}/" if persistent else "persistence false",
             # Under root mosquitto would switch to its own user; keep it simple in tests.
             "user root" if os.geteuid() == 0 else "",
         ]
@@ -120,6 +120,8 @@ reconnect_max = "1s"
         self.process = None
 
     def start(self):
+        if self.socket.exists():
+            self.socket.unlink()  # left by a killed agent
         self.process = subprocess.Popen([str(AGENT), "--config", str(self.config), "--log-level", "debug"],
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         wait_for(lambda: self.socket.exists() or self.process.poll() is not None, what="agent status socket")
@@ -179,17 +181,27 @@ def start_agent(tmp_path, broker):
 
 
 class Collector:
-    """Records every message under racktel/v1/lab/r01/ and decodes it."""
+    """Records every message under racktel/v1/lab/r01/ and decodes it. A
+    persistent collector keeps its session in the broker, so that QoS 1
+    messages published while it is away (or the broker restarts) still reach it."""
 
-    def __init__(self, broker, root="racktel/v1/lab/r01"):
+    def __init__(self, broker, root="racktel/v1/lab/r01", persistent=False):
         self.root = root
         self.lock = threading.Lock()
         self.messages = []  # (arrival monotonic time, topic, payload, retained)
+        self._decoded = {}  # id of a data message's payload -> (DataBatch, readings): decode once
         self.client = mqtt.Client(client_id=f"collector-{os.getpid()}-{id(self)}", protocol=mqtt.MQTTv5)
         self.client.on_message = self._on_message
         self.connected = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p=None: (c.subscribe(root + "/#", qos=1), self.connected.set())
-        self.client.connect("127.0.0.1", broker.port)
+        self.client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
+        properties = None
+        if persistent:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", broker.port, clean_start=not persistent, properties=properties)
         self.client.loop_start()
         assert self.connected.wait(10), "collector could not connect"
         time.sleep(0.2)  # let the SUBACK land
@@ -214,14 +226,28 @@ class Collector:
 
     def batches(self):
         """Decoded data batches: [(DataBatch, readings)] in arrival order."""
-        catalogs = self.catalogs()
+        catalogs = None
         out = []
         for m in self.of("data"):
-            header = racktel_stream.pb.DataBatch()
-            header.ParseFromString(m[2])
-            catalog = catalogs.get(header.catalog_version)
-            assert catalog is not None, f"no catalog {header.catalog_version} for batch {header.sequence}"
-            out.append(racktel_stream.decode_batch(m[2], catalog))
+            key = id(m[2])
+            if key not in self._decoded:
+                if catalogs is None:
+                    catalogs = self.catalogs()
+                header = racktel_stream.pb.DataBatch()
+                header.ParseFromString(m[2])
+                catalog = catalogs.get(header.catalog_version)
+                assert catalog is not None, f"no catalog {header.catalog_version} for batch {header.sequence}"
+                self._decoded[key] = racktel_stream.decode_batch(m[2], catalog)
+            out.append(self._decoded[key])
+        return out
+
+    def sequences(self):
+        """Sequence numbers of the data batches received, cheaply (headers only)."""
+        out = []
+        for m in self.of("data"):
+            batch = racktel_stream.pb.DataBatch()
+            batch.ParseFromString(m[2])
+            out.append(batch.sequence)
         return out
 
     def wait_batches(self, n, timeout=20):

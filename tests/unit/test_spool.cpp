@@ -89,7 +89,7 @@ TEST_CASE("the sequence persists even when everything was delivered") {
   CHECK(again.next_sequence() == 4);
 }
 
-TEST_CASE("segments rotate, carry the catalog, and go when fully acknowledged") {
+TEST_CASE("segments rotate and go when fully acknowledged; the catalog is stored once") {
   temp_dir t;
   spool s(small(t.path));
   s.append_catalog(42, std::string(1000, 'c'));
@@ -99,10 +99,31 @@ TEST_CASE("segments rotate, carry the catalog, and go when fully acknowledged") 
   const std::size_t left = s.segment_count();
   CHECK(left < 4);
   CHECK(s.read_batch(61) == payload_for(61));
-  CHECK(s.read_catalog(42) == std::string(1000, 'c'));  // from a segment that is still there
+  CHECK(s.read_catalog(42) == std::string(1000, 'c'));
   for (std::uint64_t q = 61; q <= 100; ++q) s.acknowledge(q);
   CHECK(s.segment_count() == 1);  // only the active one
   CHECK(s.pending_readings() == 0);
+  CHECK(s.read_catalog(42));  // the current catalog stays
+}
+
+TEST_CASE("an old catalog is kept while a stored batch refers to it, and not longer") {
+  temp_dir t;
+  std::vector<spooled_batch> dropped;
+  {
+    spool s(small(t.path));
+    s.append_catalog(1, "first");
+    REQUIRE(s.append_batch(1, 1, 10, 1, "a", dropped));
+    s.append_catalog(2, "second");
+    REQUIRE(s.append_batch(2, 2, 10, 2, "b", dropped));
+  }
+  spool s(small(t.path));  // after a restart, before anyone set a current catalog
+  CHECK(s.read_catalog(1) == "first");
+  CHECK(s.read_catalog(2) == "second");
+  s.append_catalog(2, "second");
+  s.acknowledge(1);
+  CHECK_FALSE(s.read_catalog(1));
+  CHECK_FALSE(fs::exists(t.path / "spool" / "catalog-0000000000000001.rtc"));
+  CHECK(s.read_catalog(2) == "second");
 }
 
 TEST_CASE("at the cap the oldest segments are dropped and their batches reported") {
@@ -167,6 +188,7 @@ TEST_CASE("recovery: bad headers are quarantined, empty segments removed, foreig
   CHECK(fs::exists(dir / "quarantine" / "segment-00000000000000000050.rts"));
   CHECK(s.recovery().removed == std::vector<std::string>{"segment-00000000000000000052.rts"});
   CHECK(s.recovery().ignored == std::vector<std::string>{"notes.txt"});
+  CHECK(s.recovery().quarantined.size() == 2);
   CHECK(fs::exists(dir / "notes.txt"));
   CHECK(s.pending_batches() == 2);
   CHECK(s.healthy());
