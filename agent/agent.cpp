@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/units.h"
+#include "spool/group_commit.h"
 #include "racktel/version.h"
 
 namespace racktel {
@@ -243,16 +244,15 @@ void agent::store(outgoing_batch& batch, std::int64_t time_ms) {
 void agent::schedule_sync() {
   // Group commit: one fdatasync per sync interval at most, at a batch boundary.
   const auto now = std::chrono::steady_clock::now();
-  const auto interval = config_.spool.sync_interval;
-  if (now - last_sync_ >= interval) {
+  const sync_decision decision = decide_sync(now, last_sync_, config_.spool.sync_interval);
+  if (decision.now) {
     sync_timer_.reset();
     spool_->sync();
     last_sync_ = now;
     return;
   }
   if (sync_timer_) return;
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(last_sync_ + interval - now);
-  sync_timer_ = loop_.after(wait, [this] {
+  sync_timer_ = loop_.after(decision.wait, [this] {
     sync_timer_.reset();
     spool_->sync();
     last_sync_ = std::chrono::steady_clock::now();

@@ -2,8 +2,12 @@
 //
 //   wire    bytes per reading of the sim rack at nominal load, batched as the agent does
 //   encode  readings encoded per second on one core
+//   spool   appending batches to the disk spool: readings/s and MB/s with the default
+//           sync policy (one fdatasync per second) and with one per batch
 //   agent   the real racktel-agent publishing the sim rack to a local mosquitto for a
-//           fixed time: CPU (user+system), peak resident memory, readings published per second
+//           fixed time: CPU (user+system), peak resident memory, readings published per
+//           second, with the spool on and off
+//   drain   a backlog built while the broker was down, drained to the local broker
 //
 // usage: racktel-bench [--seconds N] [--instances N] [--skip-agent]
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 
 #include "rack_model.h"
 #include "racktel/driver.h"
+#include "spool/spool.h"
 #include "wire/codec.h"
 
 using namespace racktel;
@@ -130,6 +135,46 @@ void bench_wire_and_encode() {
   if (sink == 0) std::printf("(nothing encoded)\n");
 }
 
+void bench_spool_append() {
+  sim_rack rack;
+  std::vector<std::string> payloads;
+  std::size_t readings_per_batch = 0;
+  for (int s = 0; s < 10; ++s) {
+    auto scans = rack.second(1'790'000'000'000 + s * 1000);
+    readings_per_batch = count_readings(scans);
+    payloads.push_back(encode_data_batch({rack.catalog.version, {}, 1, false}, scans, rack.catalog));
+  }
+  for (const bool sync_every_batch : {false, true}) {
+    char dir_template[] = "/tmp/racktel-bench-spool-XXXXXX";
+    const std::string dir = ::mkdtemp(dir_template);
+    std::uint64_t bytes = 0, batches = 0;
+    double secs = 0;
+    {
+      spool s({dir + "/spool", 4ULL << 20U, 1ULL << 30U});
+      std::vector<spooled_batch> dropped;
+      auto last_sync = clock_type::now();
+      const auto t0 = clock_type::now();
+      while (clock_type::now() - t0 < std::chrono::seconds(3)) {
+        const std::string& p = payloads[batches % payloads.size()];
+        s.append_batch(batches + 1, rack.catalog.version, static_cast<std::uint32_t>(readings_per_batch), 0, p, dropped);
+        bytes += p.size();
+        ++batches;
+        if (sync_every_batch || clock_type::now() - last_sync >= std::chrono::seconds(1)) {
+          s.sync();
+          last_sync = clock_type::now();
+        }
+      }
+      s.sync();
+      secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    }
+    std::printf("spool   append, %s: %.2f M readings/s, %.1f MB/s (%.0f batches/s of %zu readings)\n",
+                sync_every_batch ? "fdatasync per batch      " : "default: fdatasync per 1 s",
+                static_cast<double>(batches * readings_per_batch) / secs / 1e6, static_cast<double>(bytes) / secs / 1e6,
+                static_cast<double>(batches) / secs, readings_per_batch);
+    std::system(("rm -rf " + dir).c_str());
+  }
+}
+
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -197,27 +242,82 @@ std::uint64_t json_number(const std::string& json, const std::string& object, co
   return std::strtoull(json.c_str() + k + key.size() + 3, nullptr, 10);
 }
 
-void bench_agent(int seconds, int instances) {
+struct agent_run {
+  std::string dir;
+  int port = 0;
+  pid_t broker = 0;
+  pid_t agent = 0;
+  std::string cli;
+};
+
+void start_broker(agent_run& run) {
+  run.broker = spawn({"mosquitto", "-c", run.dir + "/mosquitto.conf"}, run.dir + "/mosquitto.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+}
+
+void stop(pid_t& pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  pid = 0;
+}
+
+agent_run start_agent(int instances, bool spool_on, const std::string& extra, bool with_broker) {
+  agent_run run;
   char dir_template[] = "/tmp/racktel-bench-XXXXXX";
-  const std::string dir = ::mkdtemp(dir_template);
-  const int port = free_port();
+  run.dir = ::mkdtemp(dir_template);
+  run.port = free_port();
   {
-    std::ofstream conf(dir + "/mosquitto.conf");
-    conf << "listener " << port << " 127.0.0.1\nallow_anonymous true\npersistence false\n";
+    std::ofstream conf(run.dir + "/mosquitto.conf");
+    conf << "listener " << run.port << " 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n";
     if (::geteuid() == 0) conf << "user root\n";
   }
-  std::ofstream config(dir + "/racktel.toml");
-  config << "[agent]\nsite = \"bench\"\nrack = \"r01\"\nstatus_socket = \"" << dir << "/status.sock\"\n"
-         << "log_level = \"warn\"\n[mqtt]\nbrokers = [\"tcp://127.0.0.1:" << port << "\"]\n";
+  std::ofstream config(run.dir + "/racktel.toml");
+  config << "[agent]\nsite = \"bench\"\nrack = \"r01\"\nstatus_socket = \"" << run.dir << "/status.sock\"\n"
+         << "state_dir = \"" << run.dir << "/state\"\nlog_level = \"warn\"\n[mqtt]\nbrokers = [\"tcp://127.0.0.1:"
+         << run.port << "\"]\nreconnect_max = \"1s\"\n[spool]\nenabled = " << (spool_on ? "true" : "false") << "\n" << extra;
   for (int i = 0; i < instances; ++i) config << "[[drivers]]\nname = \"rack" << i << "\"\ntype = \"sim\"\nseed = " << i + 1 << "\n";
   config.close();
+  if (with_broker) start_broker(run);
+  run.agent = spawn({RACKTEL_BENCH_AGENT, "--config", run.dir + "/racktel.toml"}, run.dir + "/agent.log");
+  run.cli = std::string(RACKTEL_BENCH_CLI) + " status --json --socket " + run.dir + "/status.sock";
+  return run;
+}
 
-  const pid_t broker = spawn({"mosquitto", "-c", dir + "/mosquitto.conf"}, dir + "/mosquitto.log");
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const pid_t agent = spawn({RACKTEL_BENCH_AGENT, "--config", dir + "/racktel.toml"}, dir + "/agent.log");
+void finish(agent_run& run) {
+  stop(run.agent);
+  stop(run.broker);
+  run_capture("rm -rf " + run.dir);
+}
+
+void bench_drain(int instances, int outage_seconds, const char* replay_rate) {
+  agent_run run = start_agent(instances, true, std::string("replay_rate = ") + replay_rate + "\n", false);
+  std::this_thread::sleep_for(std::chrono::seconds(outage_seconds));
+  const std::string before = run_capture(run.cli);
+  const std::uint64_t backlog = json_number(before, "spool", "pending_readings");
+  start_broker(run);
+  const auto t0 = clock_type::now();
+  std::uint64_t pending = backlog;
+  while (clock_type::now() - t0 < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string now = run_capture(run.cli);
+    pending = json_number(now, "spool", "pending_batches");
+    if (pending <= 1 && json_number(now, "queue", "backlog") == 0) break;
+  }
+  const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  std::printf("drain   %d rack(s), %d s outage: %lu backlog readings drained in %.1f s = %.0f readings/s "
+              "(replay_rate %s) on top of live data\n",
+              instances, outage_seconds, static_cast<unsigned long>(backlog), secs, static_cast<double>(backlog) / secs,
+              replay_rate);
+  finish(run);
+}
+
+void bench_agent(int seconds, int instances, bool spool_on) {
+  agent_run run = start_agent(instances, spool_on, "", true);
+  const pid_t agent = run.agent;
   // Let it connect and settle, then measure a fixed window.
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  const std::string cli = std::string(RACKTEL_BENCH_CLI) + " status --json --socket " + dir + "/status.sock";
+  const std::string& cli = run.cli;
   const std::string before = run_capture(cli);
   const double cpu0 = cpu_seconds(agent);
   const auto t0 = clock_type::now();
@@ -232,17 +332,14 @@ void bench_agent(int seconds, int instances) {
   const std::uint64_t sensors = json_number(after, "catalog", "sensors");
   const std::uint64_t dropped = json_number(after, "queue", "dropped_readings");
 
-  std::printf("agent   %d sim instance(s), %lu sensors, %d s window\n", instances, static_cast<unsigned long>(sensors), seconds);
+  std::printf("agent   %d sim instance(s), %lu sensors, %d s window, spool %s\n", instances,
+              static_cast<unsigned long>(sensors), seconds, spool_on ? "on" : "off");
   std::printf("agent   published %.0f readings/s, %.2f bytes per reading, %lu dropped\n", published / wall,
               published > 0 ? bytes / published : 0.0, static_cast<unsigned long>(dropped));
   std::printf("agent   CPU %.1f%% of one core (user+system), peak RSS %.1f MiB, %ld threads\n",
               100.0 * (cpu1 - cpu0) / wall, static_cast<double>(hwm) / 1024.0, threads);
 
-  ::kill(agent, SIGTERM);
-  ::waitpid(agent, nullptr, 0);
-  ::kill(broker, SIGTERM);
-  ::waitpid(broker, nullptr, 0);
-  run_capture("rm -rf " + dir);
+  finish(run);
 }
 
 }  // namespace
@@ -265,6 +362,12 @@ int main(int argc, char** argv) {
     }
   }
   bench_wire_and_encode();
-  if (!skip_agent) bench_agent(seconds, instances);
+  bench_spool_append();
+  if (!skip_agent) {
+    bench_agent(seconds, instances, true);
+    bench_agent(seconds, instances, false);
+    bench_drain(8, 10, "100000");
+    bench_drain(8, 10, "10000000");
+  }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "spool/group_commit.h"
 #include "spool/spool.h"
 
 using namespace racktel;
@@ -209,4 +210,28 @@ TEST_CASE("a directory that cannot be used is an error, and retry recovers") {
   CHECK(s.retry());
   CHECK(s.healthy());
   CHECK(s.append_batch(1, 1, 1, 1, "x", dropped));
+}
+
+TEST_CASE("group commit: at most one fdatasync per interval, at a batch boundary") {
+  using namespace std::chrono;
+  const steady_clock::time_point t0{seconds(100)};
+  const milliseconds interval(1000);
+  // A batch right after a sync waits for the rest of the interval.
+  sync_decision d = decide_sync(t0 + milliseconds(200), t0, interval);
+  CHECK_FALSE(d.now);
+  CHECK(d.wait == milliseconds(800));
+  // A batch a full interval later syncs at once.
+  CHECK(decide_sync(t0 + milliseconds(1000), t0, interval).now);
+  CHECK(decide_sync(t0 + milliseconds(5000), t0, interval).now);
+  // Batches every 200 ms: one sync per second, whatever the batch rate.
+  steady_clock::time_point last = t0;
+  int syncs = 0;
+  for (int i = 1; i <= 50; ++i) {
+    const auto now = t0 + milliseconds(200 * i);
+    if (decide_sync(now, last, interval).now) {
+      ++syncs;
+      last = now;
+    }
+  }
+  CHECK(syncs == 10);
 }
