@@ -192,7 +192,10 @@ typedef struct racktel_read_request {
   /* Set to non-zero by the host when it has stopped waiting. */
   const volatile int* cancel;
   racktel_sample* samples; /* room for `capacity` samples */
-  uint32_t capacity;       /* at least the number of sensors in the group */
+  /* At least the number of sensors in the group, with room to spare for a set
+   * that grows during the read; a driver never writes more than `capacity`
+   * samples (sensors beyond it are read at the next tick). */
+  uint32_t capacity;
 } racktel_read_request;
 
 /*
