@@ -1,0 +1,199 @@
+// The exec driver: its output parsers, and real commands run through the ABI.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "drivers/driver_instance.h"
+#include "exec_output.h"
+
+extern "C" const racktel_driver racktel_exec_driver;
+
+using namespace racktel;
+namespace fs = std::filesystem;
+
+TEST_CASE("JSON: the sensors list with units, kinds and locations") {
+  auto r = exec::parse_json(R"({"sensors": [
+      {"id": "cdu1.supply_temp", "value": 31.5, "unit": "Cel", "kind": "temperature", "location": "cdu=1", "resolution": 0.1},
+      {"id": "cdu1.pump", "value": null},
+      {"id": "cdu1.leak", "value": false, "kind": "state"},
+      {"id": "cdu1.flow", "value": 95, "status": "error"}]})");
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  REQUIRE(r.sensors.size() == 4);
+  CHECK(r.sensors[0].value == 31.5);
+  CHECK(r.sensors[0].unit == "Cel");
+  CHECK(exec::sensor_kind_from_name(r.sensors[0].kind) == RACKTEL_KIND_TEMPERATURE);
+  CHECK(r.sensors[0].resolution == 0.1);
+  CHECK_FALSE(r.sensors[1].value);
+  CHECK(r.sensors[2].value == 0.0);
+  CHECK_FALSE(r.sensors[3].value);  // reported as an error by the command
+}
+
+TEST_CASE("JSON: a flat object of id to value") {
+  auto r = exec::parse_json(R"({"psu1.power": 512.25, "psu1.fan": 9000})");
+  REQUIRE(r.error.empty());
+  REQUIRE(r.sensors.size() == 2);
+  CHECK(r.sensors[0].id == "psu1.power");
+  CHECK(r.sensors[1].value == 9000.0);
+}
+
+TEST_CASE("JSON: malformed output says where and what") {
+  CHECK(exec::parse_json("{\"a\": 1,\n \"b\": }").error.find("line 2, column") != std::string::npos);
+  CHECK(exec::parse_json("[1, 2]").error.find("expected a JSON object") == 0);
+  CHECK(exec::parse_json(R"({"sensors": [{"id": "bad id!", "value": 1}]})").error.find("sensors[0]") == 0);
+  CHECK(exec::parse_json(R"({"x": "warm"})").error.find("must be a number") != std::string::npos);
+  CHECK(exec::parse_json("").error.find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("InfluxDB line protocol: tags become the location, one sensor per numeric field") {
+  auto r = exec::parse_influx(
+      "# comment\n"
+      "pdu,rack=r01,outlet=3 power=812.5,current=3.52,state=\"on\" 1700000000000000000\n"
+      "cdu,unit=1 flow=95i,leak=f\n");
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  REQUIRE(r.sensors.size() == 4);
+  CHECK(r.sensors[0].id == "pdu.r01.3.power");
+  CHECK(r.sensors[0].location == "rack=r01,outlet=3");
+  CHECK(r.sensors[0].value == 812.5);
+  CHECK(r.sensors[2].id == "cdu.1.flow");
+  CHECK(r.sensors[2].value == 95.0);
+  CHECK(r.sensors[3].value == 0.0);
+  CHECK(exec::parse_influx("pdu power\n").error == "line 1: field \"power\" is not name=value");
+  CHECK(exec::parse_influx("pdu\n").error == "line 1: expected \"measurement[,tag=value] field=value [timestamp]\"");
+  CHECK(exec::parse_influx("pdu power=abc\n").error.find("no numeric value") != std::string::npos);
+}
+
+namespace {
+
+struct script_dir {
+  fs::path path;
+  script_dir() {
+    char name[] = "/tmp/racktel-exec-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~script_dir() { fs::remove_all(path); }
+  std::string script(const std::string& name, const std::string& body) {
+    const fs::path p = path / name;
+    std::ofstream(p) << "#!/bin/sh\n" << body << "\n";
+    fs::permissions(p, fs::perms::owner_all);
+    return p.string();
+  }
+};
+
+struct exec_instance {
+  std::shared_ptr<toml::table> doc;
+  std::unique_ptr<driver_instance> instance;
+  std::vector<config_error> errors;
+  std::shared_ptr<const instance_catalog> catalog;
+
+  explicit exec_instance(const std::string& toml_text) {
+    doc = std::make_shared<toml::table>(toml::parse(toml_text));
+    driver_config c;
+    c.name = "cmd";
+    c.type = "exec";
+    c.table = doc;
+    c.source_file = "t.toml";
+    auto r = driver_instance::open(c, loaded_driver{racktel_exec_driver, nullptr, "built-in"}, 0);
+    instance = std::move(r.instance);
+    errors = r.errors;
+    if (instance) catalog = instance->initial_catalog();
+  }
+
+  std::map<std::string, std::pair<std::uint32_t, double>> read(int deadline_ms = 2000) {
+    std::atomic<int> cancel{0};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+    read_outcome o = instance->read(
+        0, 0, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count(), cancel);
+    if (o.new_catalog) catalog = o.new_catalog;
+    std::map<std::string, std::pair<std::uint32_t, double>> out;
+    for (const auto& s : o.samples) out[catalog->sensors[s.sensor].id] = {s.status, s.value};
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("exec: a command's JSON becomes the catalog and the readings") {
+  script_dir d;
+  const std::string cmd = d.script("cdu", R"(echo '{"sensors":[{"id":"cdu.supply","value":31.5,"unit":"Cel","kind":"temperature"},{"id":"cdu.dp","value":152.25,"unit":"kPa"}]}')");
+  exec_instance e("command = [\"" + cmd + "\"]\n");
+  REQUIRE(e.instance);
+  CHECK(e.catalog->sensors.empty());  // learnt at the first run, on the lane
+  auto r = e.read();
+  REQUIRE(e.catalog->sensors.size() == 2);
+  CHECK(e.catalog->sensors[0].unit == "Cel");
+  CHECK(e.catalog->sensors[0].kind == RACKTEL_KIND_TEMPERATURE);
+  CHECK(r["cdu.supply"] == std::pair<std::uint32_t, double>{RACKTEL_READING_OK, 31.5});
+  CHECK(r["cdu.dp"].second == 152.25);
+}
+
+TEST_CASE("exec: garbage, a failing command and a missing program give error readings") {
+  script_dir d;
+  const std::string path = (d.path / "out").string();
+  std::ofstream(path) << R"({"a.b": 1})";
+  const std::string cmd = d.script("flaky", "cat " + path);
+  exec_instance e("command = [\"" + cmd + "\"]\n");
+  REQUIRE(e.instance);
+  CHECK(e.read()["a.b"].first == RACKTEL_READING_OK);
+  std::ofstream(path) << "<html>not json</html>";
+  CHECK(e.read()["a.b"].first == RACKTEL_READING_ERROR);
+  exec_instance failing("shell = \"echo '{\\\"x\\\": 1}'; exit 3\"\n");
+  REQUIRE(failing.instance);
+  CHECK(failing.read().empty());  // nothing learnt from a failed run
+  exec_instance missing("command = [\"/nonexistent/tool\"]\n");
+  REQUIRE(missing.instance);
+  CHECK(missing.read().empty());
+}
+
+TEST_CASE("exec: a hung command and everything it started are killed at the deadline") {
+  script_dir d;
+  // A copy of sleep under a name of our own, so its processes can be counted.
+  const std::string marker = "racktel-exec-sleeper-" + std::to_string(::getpid());
+  fs::copy_file("/bin/sleep", d.path / marker);
+  const std::string sleeper = (d.path / marker).string();
+  // Leaves sleepers behind, then hangs: a fork bomb in miniature.
+  const std::string cmd = d.script("hang", "for i in 1 2 3 4 5; do " + sleeper + " 300 & done\nexec " + sleeper + " 300");
+  exec_instance e("command = [\"" + cmd + "\"]\n");
+  REQUIRE(e.instance);
+  const auto t0 = std::chrono::steady_clock::now();
+  e.read(300);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  ::usleep(200'000);
+  // "[r]" keeps the pattern from matching the shell that runs pgrep.
+  const int leftovers = std::system(("pgrep -f '[r]" + marker.substr(1) + "' >/dev/null").c_str());
+  CHECK(leftovers != 0);  // pgrep found nothing
+}
+
+TEST_CASE("exec: output beyond the limit is refused") {
+  script_dir d;
+  const std::string cmd = d.script("flood", "head -c 5000000 /dev/zero | tr '\\0' 'x'");
+  exec_instance e("command = [\"" + cmd + "\"]\nmax_output_bytes = 65536\n");
+  REQUIRE(e.instance);
+  CHECK(e.read().empty());
+}
+
+TEST_CASE("exec: InfluxDB line protocol through a shell") {
+  exec_instance e("shell = \"printf 'pdu,outlet=1 power=120.5\\\\npdu,outlet=2 power=99\\\\n'\"\nformat = \"influx\"\n");
+  REQUIRE(e.instance);
+  auto r = e.read();
+  CHECK(r["pdu.1.power"].second == 120.5);
+  CHECK(r["pdu.2.power"].second == 99.0);
+  REQUIRE(e.catalog->sensors.size() == 2);
+  CHECK(e.catalog->sensors[0].location == std::vector<std::pair<std::string, std::string>>{{"outlet", "1"}});
+}
+
+TEST_CASE("exec: config errors") {
+  exec_instance both("command = [\"a\"]\nshell = \"b\"\n");
+  CHECK_FALSE(both.instance);
+  REQUIRE(both.errors.size() == 1);
+  CHECK(both.errors[0].message.find("exactly one of \"command\"") != std::string::npos);
+  exec_instance fmt("command = [\"a\"]\nformat = \"xml\"\n");
+  REQUIRE(fmt.errors.size() == 1);
+  CHECK(fmt.errors[0].message.find("expected \"json\" or \"influx\"") != std::string::npos);
+}
