@@ -97,7 +97,7 @@ def broker(tmp_path):
 
 
 class Agent:
-    def __init__(self, directory, broker, drivers, extra="", brokers=None):
+    def __init__(self, directory, broker, drivers, extra="", brokers=None, driver_dir=MODULE_DIR):
         self.directory = directory
         self.socket = directory / "status.sock"
         self.config = directory / "racktel.toml"
@@ -108,7 +108,7 @@ site = "lab"
 rack = "r01"
 status_socket = "{self.socket}"
 state_dir = "{directory / 'state'}"
-driver_dir = "{MODULE_DIR}"
+driver_dir = "{driver_dir}"
 [mqtt]
 brokers = [{", ".join(f'"{b}"' for b in (brokers or [broker.uri]))}]
 keepalive = "2s"
