@@ -1,0 +1,61 @@
+// What a Redfish service says, turned into racktel sensors. Pure: JSON in,
+// sensor definitions and values out; no I/O. The client (redfish_client)
+// fetches the documents these functions read.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace racktel::redfish {
+
+namespace json = boost::json;
+
+struct sensor_def {
+  std::string id;        // unique within the BMC: "<chassis>.<sensor>"
+  std::string name;
+  std::uint32_t kind = 0;
+  std::string unit;
+  double resolution = 0.001;
+  double scale = 1.0;    // reading * scale = racktel unit (kWh -> J, Pa -> kPa)
+  std::string location;  // "chassis=<id>,context=<PhysicalContext>"
+  double warn_low = NAN, warn_high = NAN, crit_low = NAN, crit_high = NAN;
+  std::string uri;       // the resource holding the value
+  std::string pointer;   // JSON pointer to the value in it: "/Reading", "/Temperatures/2/ReadingCelsius"
+};
+
+// Links of a collection's members ("Members": [{"@odata.id": ...}]).
+std::vector<std::string> member_links(const json::value& collection);
+
+// Whether the service root advertises $expand (ProtocolFeaturesSupported.ExpandQuery).
+bool supports_expand(const json::value& service_root);
+
+struct chassis_links {
+  std::string sensors, thermal, power, thermal_subsystem, power_subsystem;
+};
+chassis_links parse_chassis(const json::value& chassis);
+
+// One Sensor resource (from the Sensors collection, expanded or fetched one by one).
+std::optional<sensor_def> from_sensor(const std::string& chassis, const json::value& sensor, const std::string& uri);
+// Legacy resources: Thermal (Temperatures, Fans) and Power (PowerControl, Voltages, PowerSupplies).
+std::vector<sensor_def> from_legacy_thermal(const std::string& chassis, const json::value& thermal, const std::string& uri);
+std::vector<sensor_def> from_legacy_power(const std::string& chassis, const json::value& power, const std::string& uri);
+// ThermalSubsystem/ThermalMetrics (TemperatureReadingsCelsius) and a PowerSupply's Metrics.
+std::vector<sensor_def> from_thermal_metrics(const std::string& chassis, const json::value& metrics, const std::string& uri);
+std::vector<sensor_def> from_power_supply_metrics(const std::string& chassis, const std::string& supply,
+                                                  const json::value& metrics, const std::string& uri);
+
+// Indexes fetched documents by URI, including the members of an expanded collection.
+using document_index = std::map<std::string, const json::value*>;
+void index_document(const std::string& uri, const json::value& doc, document_index& index);
+
+// The value of `def` in the fetched documents; nullopt when absent, null,
+// not a number, or the resource says it is absent or disabled.
+std::optional<double> value_of(const sensor_def& def, const document_index& documents);
+
+std::string sanitise_id(std::string_view text);
+
+}  // namespace racktel::redfish
