@@ -27,6 +27,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,6 +92,12 @@ std::string base64(const std::string& in) {
   return out;
 }
 
+// A resource that answered wrongly (HTTP error, malformed JSON): it costs its
+// own sensors. Anything else thrown (timeout, TLS, refused) costs the whole BMC poll.
+struct resource_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class bmc {
  public:
   bmc(asio::io_context& io, bmc_settings settings, const racktel_host* host)
@@ -131,11 +138,16 @@ class bmc {
     }
     budget_end_ = budget_end;
     std::string error;
+    const std::size_t cached_before = discovery_cache_.size();
     try {
       if (!discovered_) co_await discover();
       for (const std::string& uri : poll_uris_) {
-        auto doc = co_await get(uri);
-        documents_.emplace_back(uri, std::move(doc));
+        try {
+          auto doc = co_await get(uri);
+          documents_.emplace_back(uri, std::move(doc));
+        } catch (const resource_error& e) {
+          report_resource(e.what());
+        }
       }
       for (const auto& [uri, doc] : documents_) index_document(strip_query(uri), doc, index_);
       ok_ = true;
@@ -143,6 +155,14 @@ class bmc {
       failures_ = 0;
     } catch (const std::exception& e) {
       error = e.what();
+    }
+    if (!ok_ && !discovered_ && discovery_cache_.size() > cached_before) {
+      // Discovery of a large BMC can take several polls: it made progress, so
+      // it is not a failure; the next poll carries on from the cache.
+      log(RACKTEL_LOG_DEBUG, "discovery continues next poll (" + std::to_string(discovery_cache_.size()) +
+                                 " resources read so far)");
+      close_connection();
+      co_return;
     }
     if (!ok_) {
       ++failures_;
@@ -161,7 +181,7 @@ class bmc {
     if (session_location_.empty()) co_return;
     budget_end_ = budget_end;
     try {
-      co_await request(http::verb::delete_, session_location_, "", false);
+      co_await request(http::verb::delete_, session_location_, "", true);
     } catch (const std::exception&) {
     }
     session_location_.clear();
@@ -177,6 +197,14 @@ class bmc {
   }
 
   [[noreturn]] void fail(const std::string& what) const { throw std::runtime_error(what); }
+  [[noreturn]] void fail_resource(const std::string& what) const { throw resource_error(what); }
+  void report_resource(const std::string& what) {
+    // Once per distinct problem and then every 50th time, so a broken resource does not flood the log.
+    if (what != last_resource_error_ || ++resource_errors_ % 50 == 0) {
+      log(RACKTEL_LOG_ERROR, what + "; the sensors it holds read as errors");
+    }
+    last_resource_error_ = what;
+  }
 
   void close_connection() {
     boost::system::error_code ec;
@@ -239,7 +267,13 @@ class bmc {
     for (int attempt = 0;; ++attempt) {
       try {
         if (!tls_stream_ && !plain_stream_) co_await connect();
-        auto res = tls_stream_ ? co_await exchange(*tls_stream_, req) : co_await exchange(*plain_stream_, req);
+        // (No co_await inside ?: : GCC 12 mishandles the temporaries of such expressions.)
+        http::response<http::string_body> res;
+        if (tls_stream_) {
+          res = co_await exchange(*tls_stream_, req);
+        } else {
+          res = co_await exchange(*plain_stream_, req);
+        }
         if (!res.keep_alive()) close_connection();
         co_return res;
       } catch (const boost::system::system_error& e) {
@@ -286,21 +320,31 @@ class bmc {
       res = co_await request(http::verb::get, target, "", true);
     }
     if (res.result() == http::status::unauthorized) fail("the BMC refused the credentials (HTTP 401)");
-    if (res.result_int() != 200) fail(target + ": HTTP " + std::to_string(res.result_int()));
+    if (res.result_int() != 200) fail_resource(target + ": HTTP " + std::to_string(res.result_int()));
     boost::system::error_code ec;
     json::value doc = json::parse(res.body(), ec);
-    if (ec) fail(target + ": malformed JSON (" + ec.message() + ")");
+    if (ec) fail_resource(target + ": malformed JSON (" + ec.message() + ")");
+    co_return doc;
+  }
+
+  // During discovery every document is kept, so that an attempt cut short by
+  // the poll's deadline resumes where it stopped.
+  asio::awaitable<json::value> get_for_discovery(const std::string& target) {
+    if (auto it = discovery_cache_.find(target); it != discovery_cache_.end()) co_return it->second;
+    json::value doc = co_await get(target);
+    discovery_cache_.emplace(target, doc);
     co_return doc;
   }
 
   asio::awaitable<void> discover() {
     std::vector<sensor_def> found;
     std::vector<std::string> plan;
-    const json::value root = co_await get("/redfish/v1");
+    const json::value root = co_await get_for_discovery("/redfish/v1");
     const bool expand = supports_expand(root);
-    const json::value chassis_list = co_await get("/redfish/v1/Chassis");
+    const json::value chassis_list = co_await get_for_discovery("/redfish/v1/Chassis");
     for (const std::string& chassis_uri : member_links(chassis_list)) {
-      const json::value chassis = co_await get(chassis_uri);
+     try {
+      const json::value chassis = co_await get_for_discovery(chassis_uri);
       std::string id = chassis.is_object() && chassis.get_object().contains("Id") && chassis.at("Id").is_string()
                            ? std::string(chassis.at("Id").get_string())
                            : chassis_uri.substr(chassis_uri.rfind('/') + 1);
@@ -310,7 +354,7 @@ class bmc {
         bool got_members = false;
         if (expand) {
           const std::string uri = links.sensors + "?$expand=.($levels=1)";
-          const json::value coll = co_await get(uri);
+          const json::value coll = co_await get_for_discovery(uri);
           if (coll.is_object() && coll.get_object().contains("Members") && coll.at("Members").is_array()) {
             for (const json::value& m : coll.at("Members").get_array()) {
               if (!m.is_object() || m.get_object().size() <= 1) continue;  // not expanded after all
@@ -324,9 +368,9 @@ class bmc {
           if (got_members) plan.push_back(uri);
         }
         if (!got_members) {
-          const json::value coll = co_await get(links.sensors);
+          const json::value coll = co_await get_for_discovery(links.sensors);
           for (const std::string& member_uri : member_links(coll)) {
-            const json::value sensor = co_await get(member_uri);
+            const json::value sensor = co_await get_for_discovery(member_uri);
             if (auto d = from_sensor(id, sensor, member_uri)) {
               found.push_back(std::move(*d));
               plan.push_back(member_uri);
@@ -334,28 +378,33 @@ class bmc {
           }
         }
       }
-      if (found.size() == before && !links.thermal_subsystem.empty()) {
-        const json::value ts = co_await get(links.thermal_subsystem);
+      // Without a Sensors collection: the ThermalSubsystem and PowerSubsystem, then the legacy resources.
+      const bool from_sensors_collection = found.size() > before;
+      if (!from_sensors_collection && !links.thermal_subsystem.empty()) {
+        const json::value ts = co_await get_for_discovery(links.thermal_subsystem);
         const std::string metrics = ts.is_object() && ts.get_object().contains("ThermalMetrics")
                                         ? std::string(ts.at("ThermalMetrics").at("@odata.id").as_string())
                                         : "";
         if (!metrics.empty()) {
-          auto defs = from_thermal_metrics(id, co_await get(metrics), metrics);
+          const json::value doc = co_await get_for_discovery(metrics);
+          auto defs = from_thermal_metrics(id, doc, metrics);
           if (!defs.empty()) plan.push_back(metrics);
           found.insert(found.end(), defs.begin(), defs.end());
         }
       }
-      if (found.size() == before && !links.power_subsystem.empty()) {
-        const json::value ps = co_await get(links.power_subsystem);
+      if (!from_sensors_collection && !links.power_subsystem.empty()) {
+        const json::value ps = co_await get_for_discovery(links.power_subsystem);
         if (ps.is_object() && ps.get_object().contains("PowerSupplies")) {
-          const json::value supplies = co_await get(std::string(ps.at("PowerSupplies").at("@odata.id").as_string()));
+          const std::string supplies_uri(ps.at("PowerSupplies").at("@odata.id").as_string());
+          const json::value supplies = co_await get_for_discovery(supplies_uri);
           for (const std::string& supply_uri : member_links(supplies)) {
-            const json::value supply = co_await get(supply_uri);
+            const json::value supply = co_await get_for_discovery(supply_uri);
             if (!supply.is_object() || !supply.get_object().contains("Metrics")) continue;
             const std::string metrics(supply.at("Metrics").at("@odata.id").as_string());
             const std::string supply_id = supply.get_object().contains("Id") ? std::string(supply.at("Id").as_string())
                                                                               : supply_uri.substr(supply_uri.rfind('/') + 1);
-            auto defs = from_power_supply_metrics(id, supply_id, co_await get(metrics), metrics);
+            const json::value doc = co_await get_for_discovery(metrics);
+            auto defs = from_power_supply_metrics(id, supply_id, doc, metrics);
             if (!defs.empty()) plan.push_back(metrics);
             found.insert(found.end(), defs.begin(), defs.end());
           }
@@ -363,20 +412,27 @@ class bmc {
       }
       if (found.size() == before) {
         if (!links.thermal.empty()) {
-          auto defs = from_legacy_thermal(id, co_await get(links.thermal), links.thermal);
+          const json::value doc = co_await get_for_discovery(links.thermal);
+          auto defs = from_legacy_thermal(id, doc, links.thermal);
           if (!defs.empty()) plan.push_back(links.thermal);
           found.insert(found.end(), defs.begin(), defs.end());
         }
         if (!links.power.empty()) {
-          auto defs = from_legacy_power(id, co_await get(links.power), links.power);
+          const json::value doc = co_await get_for_discovery(links.power);
+          auto defs = from_legacy_power(id, doc, links.power);
           if (!defs.empty()) plan.push_back(links.power);
           found.insert(found.end(), defs.begin(), defs.end());
         }
       }
+     } catch (const resource_error& e) {
+      // One chassis answering wrongly leaves the others readable; it is looked at again next start.
+      report_resource(std::string(e.what()) + " (chassis " + chassis_uri + " skipped)");
+     }
     }
     sensors_ = std::move(found);
     poll_uris_ = std::move(plan);
     discovered_ = true;
+    discovery_cache_.clear();
     ++discoveries_;
     log(RACKTEL_LOG_INFO, std::to_string(sensors_.size()) + " sensors in " + std::to_string(poll_uris_.size()) +
                               " resource(s)" + (expand ? ", using $expand" : ""));
@@ -401,6 +457,9 @@ class bmc {
   unsigned failures_ = 0;
   unsigned skip_polls_ = 0;
   std::string last_error_;
+  std::string last_resource_error_;
+  unsigned resource_errors_ = 0;
+  std::map<std::string, json::value> discovery_cache_;
 };
 
 struct catalog_entry {

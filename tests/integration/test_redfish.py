@@ -1,0 +1,196 @@
+"""The Redfish driver against real HTTPS servers on loopback."""
+
+import subprocess
+import time
+
+import pytest
+
+from conftest import Agent, wait_for
+from redfish_bmc import RedfishBMC
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    """A CA, a certificate for 127.0.0.1 signed by it, and one for another host name."""
+    d = tmp_path_factory.mktemp("pki")
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=racktel test CA")
+    for name, san in (("good", "IP:127.0.0.1"), ("wrong", "DNS:bmc.other.example")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", f"/CN={name}")
+        (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+    return d
+
+
+@pytest.fixture
+def bmcs(certificates):
+    started = []
+
+    def start(cert="good", **kwargs):
+        b = RedfishBMC(str(certificates / f"{cert}.pem"), str(certificates / f"{cert}.key"), **kwargs)
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        b.stop()
+
+
+def redfish_driver(certificates, *bmc_entries, extra=""):
+    tables = "".join(f'\n[[drivers.bmcs]]\nname = "{name}"\nurl = "{url}"\n{more}' for name, url, more in bmc_entries)
+    return f"""
+[[drivers]]
+name = "bmc"
+type = "redfish"
+interval = "1s"
+username = "racktel"
+password = "bmc-secret"
+ca_file = "{certificates / 'ca.pem'}"
+{extra}{tables}
+"""
+
+
+def latest(collector):
+    return {k: (s, v) for _, rs in collector.batches() for _, k, s, v in rs}
+
+
+def test_every_schema_is_read_with_session_auth_and_the_session_ends_at_shutdown(tmp_path, broker, collector,
+                                                                                  bmcs, certificates):
+    bmc = bmcs()
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray0", bmc.url, ""))).start()
+    try:
+        wait_for(lambda: agent.status()["catalog"]["sensors"] > 0, what="discovery")
+        c.wait_batches(3)
+        catalog = max(c.catalogs().values(), key=lambda cat: len(cat.sensors))
+        by_id = {s.id: s for s in catalog.sensors}
+        # Sensors collection (expanded), legacy Thermal/Power, ThermalSubsystem/PowerSubsystem.
+        assert by_id["tray0.Tray0.TPU0Temp"].unit == "Cel" and by_id["tray0.Tray0.TPU0Temp"].warn_high == 90
+        assert by_id["tray0.Tray0.Energy"].unit == "J"
+        assert by_id["tray0.Tray1.temp_0"].crit_high == 45
+        assert {(l.key, l.value) for l in by_id["tray0.Tray0.TPU0Power"].location} == {
+            ("bmc", "tray0"), ("chassis", "Tray0"), ("context", "GPU")}
+        assert "tray0.Shelf0.psu_PSU1.output_power" in by_id and "tray0.Shelf0.temp_Intake" in by_id
+        wait_for(lambda: latest(c).get("bmc/tray0.Tray0.TPU0Power", (None,))[0] == "ok", what="values")
+        values = latest(c)
+        assert values["bmc/tray0.Tray0.TPU0Power"] == ("ok", 812.5)
+        assert values["bmc/tray0.Tray0.Energy"][1] == 2.5 * 3.6e6
+        assert values["bmc/tray0.Tray0.CoolantFlow"][1] == pytest.approx(8.1)
+        assert values["bmc/tray0.Tray1.power_0"][1] == 3250
+        assert values["bmc/tray0.Shelf0.psu_PSU1.output_power"][1] == 2861
+        assert values["bmc/tray0.Tray0.Leak"][0] in ("error", "stale"), "a sensor with no Reading has no value"
+        assert bmc.logins == 1, "one session, kept alive across polls"
+    finally:
+        agent.stop()
+    assert bmc.deleted_sessions == 1, "the session is deleted at shutdown"
+
+
+def test_expired_sessions_are_renewed_and_wrong_credentials_cost_only_that_bmc(tmp_path, broker, collector,
+                                                                                bmcs, certificates):
+    good = bmcs()
+    strict = bmcs(users={"racktel": "another-password"})
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("good", good.url, ""),
+                                                         ("strict", strict.url, ""))).start()
+    try:
+        wait_for(lambda: "bmc/good.Tray0.TPU0Power" in latest(c), timeout=20, what="the good BMC's readings")
+        wait_for(lambda: "refused the credentials" in agent.log_text(), what="the credentials error")
+        assert strict.failed_logins >= 1 and strict.logins == 0
+        good.expire_sessions()  # the BMC restarted or timed the session out
+        before = good.logins
+        wait_for(lambda: good.logins > before, what="a new session")
+        seen = len(c.of("data"))
+        c.wait_batches(seen + 2)
+        assert latest(c)["bmc/good.Tray0.TPU0Power"] == ("ok", 812.5)
+        assert "bmc-secret" not in agent.log_text() and "another-password" not in agent.log_text()
+    finally:
+        agent.stop()
+
+
+def test_a_slow_bmc_misses_the_deadline_alone(tmp_path, broker, collector, bmcs, certificates):
+    fast = bmcs()
+    slow = bmcs()
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("fast", fast.url, ""),
+                                                         ("slow", slow.url, ""))).start()
+    try:
+        wait_for(lambda: "bmc/slow.Tray0.TPU0Power" in latest(c), timeout=20, what="both discovered")
+        slow.delay = 3.0  # every request now takes longer than the 1 s poll
+        time.sleep(4)
+        start = len(c.of("data"))
+        c.wait_batches(start + 3)
+        recent = {}
+        for batch, readings in c.batches()[start:]:
+            for _, k, s, v in readings:
+                recent.setdefault(k, []).append(s)
+        assert set(recent["bmc/fast.Tray0.TPU0Power"]) == {"ok"}, "the fast BMC is read at every poll"
+        assert "ok" not in recent["bmc/slow.Tray0.TPU0Power"]
+        group = agent.status()["drivers"][0]["groups"][0]
+        assert group["late_results"] == 0, "the read itself stays within its deadline"
+        assert "deadline" in agent.log_text()
+    finally:
+        agent.stop()
+
+
+def test_malformed_json_missing_resources_and_server_errors_cost_only_their_sensors(tmp_path, broker, collector,
+                                                                                    bmcs, certificates):
+    bmc = bmcs(expand=False)  # every sensor fetched on its own
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, ""))).start()
+    try:
+        wait_for(lambda: "bmc/tray.Tray0.Fan0" in latest(c), timeout=20, what="readings")
+        bmc.broken["/redfish/v1/Chassis/Tray0/Sensors/Fan0"] = "json"
+        bmc.broken["/redfish/v1/Chassis/Tray1/Power"] = 500
+        bmc.broken["/redfish/v1/Chassis/Tray0/Sensors/P12V"] = 404
+        time.sleep(2.5)
+        start = len(c.of("data"))
+        c.wait_batches(start + 2)
+        last = latest(c)
+        assert last["bmc/tray.Tray0.Fan0"][0] in ("error", "stale")
+        assert last["bmc/tray.Tray1.power_0"][0] in ("error", "stale")
+        assert last["bmc/tray.Tray0.P12V"][0] in ("error", "stale")
+        assert last["bmc/tray.Tray0.TPU0Power"] == ("ok", 812.5)
+        assert last["bmc/tray.Tray1.temp_0"] == ("ok", 24.5)
+        log = agent.log_text()
+        assert "Sensors/Fan0: malformed JSON" in log and "Tray1/Power: HTTP 500" in log and "P12V: HTTP 404" in log
+    finally:
+        agent.stop()
+
+
+def test_a_certificate_for_another_host_is_refused_unless_checks_are_off(tmp_path, broker, collector, bmcs,
+                                                                         certificates):
+    impostor = bmcs(cert="wrong")
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("impostor", impostor.url, ""),
+                                                         ("lab", impostor.url, "insecure = true"))).start()
+    try:
+        wait_for(lambda: "bmc/lab.Tray0.TPU0Power" in latest(c), timeout=20, what="the unchecked BMC's readings")
+        log = agent.log_text()
+        assert "BMC impostor (127.0.0.1): TLS handshake failed" in log
+        assert "certificate checks are OFF for this BMC" in log
+        assert not any(k.startswith("bmc/impostor.") for k in latest(c))
+    finally:
+        agent.stop()
+
+
+def test_basic_auth(tmp_path, broker, collector, bmcs, certificates):
+    bmc = bmcs()
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, 'auth = "basic"'))).start()
+    try:
+        wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power", (None,))[0] == "ok", timeout=20, what="readings")
+        assert bmc.logins == 0, "no session with basic auth"
+    finally:
+        agent.stop()
