@@ -12,6 +12,7 @@
 
 #include "drivers/driver_instance.h"
 #include "exec_output.h"
+#include "temp_dir.h"
 
 extern "C" const racktel_driver racktel_exec_driver;
 
@@ -72,12 +73,8 @@ TEST_CASE("InfluxDB line protocol: tags become the location, one sensor per nume
 namespace {
 
 struct script_dir {
-  fs::path path;
-  script_dir() {
-    char name[] = "/tmp/racktel-exec-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~script_dir() { fs::remove_all(path); }
+  racktel::testing::temp_dir dir{"racktel-exec"};
+  fs::path path = dir.path;
   std::string script(const std::string& name, const std::string& body) {
     const fs::path p = path / name;
     std::ofstream(p) << "#!/bin/sh\n" << body << "\n";

@@ -10,6 +10,7 @@
 
 #include "drivers/driver_instance.h"
 #include "hwmon_tree.h"
+#include "temp_dir.h"
 
 extern "C" const racktel_driver racktel_hwmon_driver;
 
@@ -19,12 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct hwmon_tree {
-  fs::path root;
-  hwmon_tree() {
-    char name[] = "/tmp/racktel-hwmon-XXXXXX";
-    root = ::mkdtemp(name);
-  }
-  ~hwmon_tree() { fs::remove_all(root); }
+  racktel::testing::temp_dir dir{"racktel-hwmon"};
+  fs::path root = dir.path;
 
   void device(const std::string& dir, const std::string& name, const std::map<std::string, std::string>& files,
               const std::string& parent = "") {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "spool/group_commit.h"
+#include "temp_dir.h"
 #include "spool/spool.h"
 
 using namespace racktel;
@@ -14,14 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char name[] = "/tmp/racktel-spool-test-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+using racktel::testing::temp_dir;
 
 spool_options small(const fs::path& dir, std::uint64_t segment = 64 * 1024, std::uint64_t max = 1 << 20) {
   return {(dir / "spool").string(), segment, max};
