@@ -73,8 +73,8 @@ TEST_CASE("InfluxDB line protocol: tags become the location, one sensor per nume
 namespace {
 
 struct script_dir {
-  racktel::testing::temp_dir dir{"racktel-exec"};
-  fs::path path = dir.path;
+  racktel::testing::temp_dir tmp{"racktel-exec"};
+  fs::path path = tmp.path;
   std::string script(const std::string& name, const std::string& body) {
     const fs::path p = path / name;
     std::ofstream(p) << "#!/bin/sh\n" << body << "\n";

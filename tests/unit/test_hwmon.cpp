@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct hwmon_tree {
-  racktel::testing::temp_dir dir{"racktel-hwmon"};
-  fs::path root = dir.path;
+  racktel::testing::temp_dir tmp{"racktel-hwmon"};
+  fs::path root = tmp.path;
 
   void device(const std::string& dir, const std::string& name, const std::map<std::string, std::string>& files,
               const std::string& parent = "") {
