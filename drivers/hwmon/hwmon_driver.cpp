@@ -5,8 +5,8 @@
 //   include = ["coretemp.*"]      sensor id globs to keep (default: all)
 //   exclude = ["*.fan3"]          sensor id globs to leave out
 //   rescan = "10s"                how often to look for devices that came or went
-//   [[drivers.locations]]         rack location of devices, by device key glob
-//   device = "pmbus_1-0058"
+//   [[drivers.locations]]         rack location, by device key glob or by sensor (id or label) glob
+//   device = "pmbus_1-0058"       (or: sensor = "coretemp.*", or: label = "vout*")
 //   location = "shelf=0,psu=0"
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -34,7 +34,8 @@ struct sensor {
 };
 
 struct location_rule {
-  std::string device_glob;
+  std::string field;  // "device", "sensor" or "label"
+  std::string glob;
   std::string location;
 };
 
@@ -65,18 +66,20 @@ bool matches_any(const std::vector<std::string>& globs, const std::string& text)
 std::vector<sensor> build_catalog(const instance& inst) {
   std::vector<sensor> out;
   for (const device& d : discover(inst.root)) {
-    std::string location;
-    for (const auto& rule : inst.locations) {
-      if (::fnmatch(rule.device_glob.c_str(), d.key.c_str(), 0) == 0) {
-        location = rule.location;
-        break;
-      }
-    }
     for (const channel& c : d.channels) {
       const std::string channel_name = std::string(c.type->prefix) + std::to_string(c.index);
       const std::string id = d.key + "." + channel_name;
       if (!inst.include.empty() && !matches_any(inst.include, id)) continue;
       if (matches_any(inst.exclude, id)) continue;
+      // The first rule that matches places the sensor.
+      std::string location;
+      for (const auto& rule : inst.locations) {
+        const std::string& subject = rule.field == "device" ? d.key : rule.field == "sensor" ? id : c.label;
+        if (::fnmatch(rule.glob.c_str(), subject.c_str(), 0) == 0) {
+          location = rule.location;
+          break;
+        }
+      }
       out.push_back({id, d.key + " " + (c.label.empty() ? channel_name : c.label), location, c});
     }
   }
@@ -136,17 +139,31 @@ int hwmon_open(const racktel_host* host, const racktel_config* config, std::uint
     const int rules = config->array_size(config->ctx, "locations");
     for (int i = 0; i < rules; ++i) {
       const std::string base = "locations[" + std::to_string(i) + "].";
-      const char* device = nullptr;
+      location_rule rule;
+      int given = 0;
+      for (const char* field : {"device", "sensor", "label"}) {
+        const char* glob = nullptr;
+        const int got = config->get_string(config->ctx, (base + field).c_str(), &glob);
+        if (got < 0) ok = false;
+        if (got == 1) {
+          ++given;
+          rule.field = field;
+          rule.glob = glob;
+        }
+      }
       const char* location = nullptr;
-      const int d = config->get_string(config->ctx, (base + "device").c_str(), &device);
       const int l = config->get_string(config->ctx, (base + "location").c_str(), &location);
-      if (d == 0) config->error(config->ctx, (base + "device").c_str(), "missing; expected a device key glob");
+      if (given != 1) {
+        config->error(config->ctx, (base + "location").c_str(),
+                      "give exactly one of \"device\", \"sensor\" or \"label\" (a glob) to match");
+      }
       if (l == 0) config->error(config->ctx, (base + "location").c_str(), "missing; expected \"key=value,...\"");
-      if (d != 1 || l != 1) {
+      if (given != 1 || l != 1) {
         ok = false;
         continue;
       }
-      inst->locations.push_back({device, location});
+      rule.location = location;
+      inst->locations.push_back(std::move(rule));
     }
     if (!ok) return RACKTEL_DRIVER_FAILED;
     if ((open_flags & RACKTEL_OPEN_VALIDATE_ONLY) == 0) {

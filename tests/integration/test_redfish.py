@@ -44,13 +44,15 @@ def bmcs(certificates):
 
 def redfish_driver(certificates, *bmc_entries, extra=""):
     tables = "".join(f'\n[[drivers.bmcs]]\nname = "{name}"\nurl = "{url}"\n{more}' for name, url, more in bmc_entries)
+    secret = certificates / "bmc-password"
+    secret.write_text("bmc-secret\n")  # credentials from a file, as on a controller
     return f"""
 [[drivers]]
 name = "bmc"
 type = "redfish"
 interval = "1s"
 username = "racktel"
-password = "bmc-secret"
+password_file = "{secret}"
 ca_file = "{certificates / 'ca.pem'}"
 {extra}{tables}
 """

@@ -131,7 +131,9 @@ TEST_CASE("readings are scaled to SI units exactly as the kernel documents") {
   hwmon_tree t;
   t.standard_rack_controller();
   t.failing("hwmon3", "temp2_input");
-  opened h("root = \"" + t.root.string() + "\"\n[[locations]]\ndevice = \"pmbus_1-0058\"\nlocation = \"shelf=0,psu=0\"\n");
+  opened h("root = \"" + t.root.string() + "\"\n[[locations]]\ndevice = \"pmbus_1-0058\"\nlocation = \"shelf=0,psu=0\"\n"
+           "[[locations]]\nlabel = \"Core *\"\nlocation = \"board=controller,core=0\"\n"
+           "[[locations]]\nsensor = \"nvme.*\"\nlocation = \"board=controller,drive=0\"\n");
   REQUIRE(h.instance);
   h.current = h.instance->initial_catalog();
   auto r = h.read();
@@ -156,6 +158,9 @@ TEST_CASE("readings are scaled to SI units exactly as the kernel documents") {
   CHECK(vin.kind == RACKTEL_KIND_VOLTAGE);
   CHECK(vin.location == std::vector<std::pair<std::string, std::string>>{{"shelf", "0"}, {"psu", "0"}});
   CHECK(find("pmbus_1-0059.in1").location.empty());
+  CHECK(find("coretemp.temp2").location == std::vector<std::pair<std::string, std::string>>{{"board", "controller"}, {"core", "0"}});
+  CHECK(find("coretemp.temp1").location.empty());  // "Package id 0" is not "Core *"
+  CHECK(find("nvme.temp1").location == std::vector<std::pair<std::string, std::string>>{{"board", "controller"}, {"drive", "0"}});
   CHECK(find("coretemp.temp1").crit_high == doctest::Approx(100.0));
   CHECK(find("coretemp.temp1").name == "coretemp Package id 0");
   CHECK(find("nct6775.fan1").warn_low == doctest::Approx(300.0));
@@ -214,4 +219,7 @@ TEST_CASE("config errors name the key") {
   CHECK(bad.errors[0].message.find("expected \"root\" to be a string") != std::string::npos);
   CHECK(bad.errors[1].message.find("\"rescan\": expected a duration of at least 100ms") != std::string::npos);
   CHECK(bad.errors[2].message.find("\"locations[0].location\": missing") != std::string::npos);
+  opened two("[[locations]]\ndevice = \"x\"\nlabel = \"y\"\nlocation = \"a=b\"\n");
+  REQUIRE(two.errors.size() == 1);
+  CHECK(two.errors[0].message.find("exactly one of \"device\", \"sensor\" or \"label\"") != std::string::npos);
 }
