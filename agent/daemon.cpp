@@ -8,7 +8,10 @@
 
 #include "agent.h"
 #include "common/asio_event_loop.h"
+#include "service/service_notifier.h"
 #include "status/status_server.h"
+
+#include <thread>
 
 #ifndef RACKTEL_DEFAULT_DRIVER_DIR
 #define RACKTEL_DEFAULT_DRIVER_DIR "/usr/lib/racktel/drivers"
@@ -16,7 +19,24 @@
 
 namespace racktel {
 
-int run_agent(const agent_config& config) {
+namespace {
+
+// One line for `systemctl status`: what a technician checks first.
+std::string service_status(const status_report& r) {
+  std::string s = r.broker.connected ? "broker " + r.broker.server : "broker NOT connected";
+  if (r.spool.enabled) {
+    s += "; spool " + std::to_string(r.spool.pending_batches) + " batches undelivered";
+    if (!r.spool.error.empty()) s += " (ERROR: " + r.spool.error + ")";
+  }
+  s += "; " + std::to_string(r.sensors) + " sensors, " + std::to_string(r.sensors_failing + r.sensors_stale) +
+       " failing";
+  if (r.dropped_readings > 0) s += "; " + std::to_string(r.dropped_readings) + " readings dropped";
+  return s;
+}
+
+}  // namespace
+
+int run_agent(const agent_config& config, const daemon_options& options) {
   boost::asio::io_context io(1);
   auto loop = make_asio_event_loop(io);
   const std::string driver_dir = config.driver_dir.empty() ? RACKTEL_DEFAULT_DRIVER_DIR : config.driver_dir;
@@ -24,8 +44,13 @@ int run_agent(const agent_config& config) {
 
   std::unique_ptr<status_server> status;
   try {
-    status = std::make_unique<status_server>(io, config.status_socket, [&a](const std::string& command) {
+    status = std::make_unique<status_server>(io, config.status_socket, [&a, &options](const std::string& command) {
       if (command == "status" || command.empty()) return to_json(a.report());
+      if (options.test_hooks && command.starts_with("test-stall ")) {
+        const int ms = std::atoi(command.c_str() + 11);
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the main loop, blocked on purpose
+        return std::string(R"({"stalled_ms":)") + std::to_string(ms) + "}";
+      }
       return std::string(R"({"error":"unknown command; expected \"status\""})");
     });
   } catch (const std::system_error& e) {
@@ -33,11 +58,13 @@ int run_agent(const agent_config& config) {
     spdlog::error("{}: {}; `racktel status` will not work", e.what(), e.code().message());
   }
 
+  const service_notifier notifier;
   boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   boost::asio::signal_set hangup(io, SIGHUP);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    notifier.stopping();
     hangup.cancel();
     a.shutdown([&io] { io.stop(); });
     // A second signal while flushing means "now".
@@ -55,6 +82,22 @@ int run_agent(const agent_config& config) {
   wait_hangup();
 
   a.start();
+  // Ready: the config is loaded, the drivers are open and their first polls are scheduled.
+  notifier.ready(service_status(a.report()));
+  // The watchdog is fed from the main loop and from nowhere else: if the loop
+  // wedges, the pings stop and systemd restarts the service.
+  std::unique_ptr<timer_handle> watchdog_timer;
+  std::function<void()> feed = [&] {
+    notifier.watchdog();
+    watchdog_timer = loop->after(*notifier.watchdog_ping_interval(), feed);
+  };
+  if (notifier.watchdog_ping_interval()) feed();
+  std::unique_ptr<timer_handle> status_timer;
+  std::function<void()> report = [&] {
+    notifier.status(service_status(a.report()));
+    status_timer = loop->after(std::chrono::seconds(5), report);
+  };
+  if (notifier.enabled()) status_timer = loop->after(std::chrono::seconds(5), report);
   io.run();
   spdlog::info("racktel-agent stopped");
   return 0;

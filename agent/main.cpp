@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   app.add_option("-l,--log-level", log_level, "trace, debug, info, warn, error or off (overrides the config)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.set_version_flag("--version", racktel::racktel_version());
+  racktel::daemon_options options;
+  app.add_flag("--enable-test-hooks", options.test_hooks, "accept test-only commands on the status socket")
+      ->group("");  // hidden: for racktel's own tests
   CLI11_PARSE(app, argc, argv);
 
   // Paho has crashed on SIGPIPE during reconnects: a broken socket must be an error code, not a signal.
@@ -36,8 +39,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? loaded.config->log_level : log_level));
+  if (loaded.config->mqtt.uses_tls() && !loaded.config->mqtt.verify_hostname) {
+    spdlog::warn("mqtt: verify_hostname = false: any certificate from the configured CA is accepted for any "
+                 "broker name; use it in the lab only");
+  }
   try {
-    return racktel::run_agent(*loaded.config);
+    return racktel::run_agent(*loaded.config, options);
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());
     return 1;

@@ -9,8 +9,10 @@ packages=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libtomlplusplus-dev libcli11-dev doctest-dev
-  # the broker the demo and the tests run
-  mosquitto
+  libssl-dev libsystemd-dev
+  # the broker the demo and the tests run; openssl makes the tests' certificates;
+  # systemd-analyze checks the unit
+  mosquitto openssl systemd
   # the integration tests (Debian's Python: /usr/bin/python3)
   python3 python3-pytest python3-paho-mqtt python3-protobuf
 )

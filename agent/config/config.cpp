@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -13,6 +14,10 @@ std::string config_error::to_string() const {
   std::string where = file;
   if (line > 0) where += ":" + std::to_string(line) + ":" + std::to_string(column);
   return where + ": " + message;
+}
+
+bool mqtt_config::uses_tls() const {
+  return std::any_of(brokers.begin(), brokers.end(), [](const std::string& b) { return b.starts_with("ssl://"); });
 }
 
 std::string topic_root(const agent_config& config) {
@@ -150,6 +155,33 @@ class reader {
     }
   }
 
+  // "${CREDENTIALS_DIRECTORY}/name" -> the file systemd's LoadCredential= made.
+  std::string expand_credentials(const toml::node& node, std::string path) {
+    static constexpr std::string_view var = "${CREDENTIALS_DIRECTORY}";
+    const std::size_t at = path.find(var);
+    if (at == std::string::npos) return path;
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (dir == nullptr) {
+      error(node, "\"" + path + "\" uses ${CREDENTIALS_DIRECTORY}, which is not set (it comes from systemd's "
+                  "LoadCredential=)");
+      return {};
+    }
+    return path.replace(at, var.size(), dir);
+  }
+
+  // The first line of a file holding a secret; the secret never appears in a message.
+  std::optional<std::string> secret_file(const toml::node& node, const std::string& path) {
+    const std::string expanded = expand_credentials(node, path);
+    if (expanded.empty()) return std::nullopt;
+    std::ifstream in(expanded);
+    std::string secret;
+    if (!in || !std::getline(in, secret)) {
+      error(node, "cannot read the secret from \"" + expanded + "\"");
+      return std::nullopt;
+    }
+    return secret;
+  }
+
   const std::string& file() const { return file_; }
   std::vector<config_error>& errors() { return errors_; }
 
@@ -225,7 +257,8 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
   r.reject_unknown(*table, "mqtt",
                    {"brokers", "client_id", "keepalive", "connect_timeout", "reconnect_min",
                     "reconnect_max", "username", "password", "password_file", "queue_limit",
-                    "max_inflight"});
+                    "max_inflight", "ca_file", "cert_file", "key_file", "key_password_file",
+                    "verify_hostname"});
   const toml::node* brokers = table->get("brokers");
   if (brokers == nullptr) {
     r.error_in(*table, "missing key \"brokers\"; expected a list of URIs such as [\"tcp://127.0.0.1:1883\"]");
@@ -235,10 +268,11 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
     for (const toml::node& uri : *list) {
       const auto* s = uri.as_string();
       std::string value = s ? s->get() : "";
-      // mqtt:// is accepted as the conventional spelling of Paho's tcp://.
+      // mqtt:// and mqtts:// are accepted as the conventional spellings of Paho's tcp:// and ssl://.
       if (value.starts_with("mqtt://")) value = "tcp://" + value.substr(7);
-      if (!value.starts_with("tcp://") || value.size() <= 6) {
-        r.error(uri, "expected a broker URI such as \"tcp://127.0.0.1:1883\" or \"mqtt://host:1883\"");
+      if (value.starts_with("mqtts://")) value = "ssl://" + value.substr(8);
+      if (!(value.starts_with("tcp://") || value.starts_with("ssl://")) || value.size() <= 6) {
+        r.error(uri, "expected a broker URI such as \"tcp://127.0.0.1:1883\" or \"mqtts://host:8883\"");
         continue;
       }
       mqtt.brokers.push_back(value);
@@ -263,14 +297,30 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
     if (mqtt.password) {
       r.error(node, "give either \"password\" or \"password_file\", not both");
     } else {
-      std::ifstream in(*password_file);
-      std::string secret;
-      if (!in || !std::getline(in, secret)) {
-        r.error(node, "cannot read the password from \"" + *password_file + "\"");
-      } else {
-        mqtt.password = secret;  // first line only; a trailing newline is not part of it
-      }
+      mqtt.password = r.secret_file(node, *password_file);
     }
+  }
+  // TLS material: files must exist and be readable now, not at the first connect.
+  for (auto [key, target] : {std::pair{"ca_file", &mqtt.ca_file}, std::pair{"cert_file", &mqtt.cert_file},
+                             std::pair{"key_file", &mqtt.key_file}}) {
+    std::optional<std::string> path;
+    r.optional_string(*table, key, path);
+    if (!path) continue;
+    const toml::node& node = *table->get(key);
+    *target = r.expand_credentials(node, *path);
+    if (!target->empty() && !std::ifstream(*target)) {
+      r.error(node, "cannot read \"" + *target + "\" (" + key + ")");
+    }
+  }
+  std::optional<std::string> key_password_file;
+  r.optional_string(*table, "key_password_file", key_password_file);
+  if (key_password_file) mqtt.key_password = r.secret_file(*table->get("key_password_file"), *key_password_file);
+  if (mqtt.cert_file.empty() != mqtt.key_file.empty()) {
+    r.error_in(*table, "give both \"cert_file\" and \"key_file\" for a client certificate, or neither");
+  }
+  r.boolean(*table, "verify_hostname", mqtt.verify_hostname);
+  if (!mqtt.uses_tls() && (!mqtt.ca_file.empty() || !mqtt.cert_file.empty())) {
+    r.error_in(*table, "TLS files are set but no broker uses ssl:// or mqtts://");
   }
   r.byte_size(*table, "queue_limit", mqtt.queue_limit_bytes, 64 * 1024, 1ULL << 34U);
   r.integer(*table, "max_inflight", mqtt.max_inflight, 1, 65535);

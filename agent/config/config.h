@@ -48,6 +48,13 @@ struct mqtt_config {
   std::optional<std::string> password;  // from `password` or read from `password_file`
   std::uint64_t queue_limit_bytes = 16ULL << 20U;
   std::uint32_t max_inflight = 32;
+  // TLS, for ssl:// (mqtts://) brokers. Paths may use ${CREDENTIALS_DIRECTORY}.
+  std::string ca_file;        // empty: the system trust store
+  std::string cert_file;      // client certificate, for mutual TLS
+  std::string key_file;
+  std::optional<std::string> key_password;
+  bool verify_hostname = true;
+  bool uses_tls() const;
 };
 
 struct spool_config {

@@ -7,6 +7,9 @@
 #include <algorithm>
 
 #include "common/units.h"
+#include "publish/tls_probe.h"
+
+#include <thread>
 
 namespace racktel {
 namespace {
@@ -124,6 +127,20 @@ void mqtt_publisher::connect() {
                      .will(mqtt::message(state_topic, hooks_.will_state(), 1, true));
   if (config_.username) builder.user_name(*config_.username);
   if (config_.password) builder.password(*config_.password);
+  if (config_.uses_tls()) {
+    // Paho checks the chain only unless told to verify the host name too.
+    auto tls = mqtt::ssl_options_builder()
+                   .ssl_version(MQTT_SSL_VERSION_TLS_1_2)
+                   .enable_server_cert_auth(true)
+                   .verify(config_.verify_hostname);
+    // No error_handler: Paho C++ 1.2 keeps a pointer to the ssl_options object
+    // for it, which dangles once the options are copied (a crash on the first
+    // TLS error). tls_probe explains failures instead.
+    if (!config_.ca_file.empty()) tls.trust_store(config_.ca_file);
+    if (!config_.cert_file.empty()) tls.key_store(config_.cert_file).private_key(config_.key_file);
+    if (config_.key_password) tls.private_keypassword(*config_.key_password);
+    builder.ssl(tls.finalize());
+  }
   try {
     client_->connect(builder.finalize(), nullptr, *connect_listener_);
   } catch (const mqtt::exception& e) {
@@ -133,7 +150,30 @@ void mqtt_publisher::connect() {
   }
 }
 
+void mqtt_publisher::explain_tls_failure() {
+  // The diagnostic handshake blocks: it runs on a thread of its own and reports back to the loop.
+  for (const std::string& uri : config_.brokers) {
+    if (!uri.starts_with("ssl://")) continue;
+    std::thread([this, alive = alive_, uri, config = config_] {
+      const std::string why = probe_tls(uri, config, std::chrono::seconds(5));
+      if (why.empty() || !alive->load()) return;
+      loop_.post([this, alive, uri, why] {
+        if (alive->load()) on_tls_error(uri + ": " + why);
+      });
+    }).detach();
+  }
+}
+
+void mqtt_publisher::on_tls_error(const std::string& message) {
+  // OpenSSL's own words (e.g. "certificate verify failed"), once per distinct error.
+  if (message == last_tls_error_) return;
+  last_tls_error_ = message;
+  status_.last_error = "TLS: " + message;
+  spdlog::error("mqtt: TLS to the broker failed: {}", message);
+}
+
 void mqtt_publisher::on_connected(const std::string& server) {
+  last_tls_error_.clear();
   connecting_ = false;
   reconnect_attempt_ = 0;
   status_.connected = true;
@@ -155,6 +195,7 @@ void mqtt_publisher::on_connect_failed(const std::string& error) {
   // Log the first failure of an outage loudly, the rest quietly.
   if (reconnect_attempt_ == 0) {
     spdlog::warn("mqtt: cannot connect to {}: {}; retrying with back-off", fmt::join(config_.brokers, ", "), error);
+    if (config_.uses_tls()) explain_tls_failure();
   } else {
     spdlog::debug("mqtt: connect attempt {} failed: {}", reconnect_attempt_ + 1, error);
   }

@@ -87,6 +87,8 @@ class mqtt_publisher {
   void on_connected(const std::string& server);
   void on_connect_failed(const std::string& error);
   void on_connection_lost(const std::string& cause);
+  void on_tls_error(const std::string& message);
+  void explain_tls_failure();
   void schedule_reconnect();
   std::chrono::milliseconds backoff(unsigned attempt);
   void pump();
@@ -116,6 +118,7 @@ class mqtt_publisher {
   std::uint64_t next_publish_id_ = 1;
   publisher_status status_;
   bool connecting_ = false;
+  std::string last_tls_error_;
   unsigned reconnect_attempt_ = 0;
   std::unique_ptr<timer_handle> reconnect_timer_;
   // After a refused publish (e.g. denied by an ACL) sending pauses, with

@@ -4,6 +4,10 @@
 
 #include "config/config.h"
 #include "drivers/validate.h"
+#include "temp_dir.h"
+
+#include <cstdlib>
+#include <fstream>
 
 using namespace racktel;
 
@@ -131,7 +135,34 @@ TEST_CASE("duplicate driver names are refused") {
 TEST_CASE("password and password_file are exclusive; the file's first line is the secret") {
   std::string text = minimal;
   text.replace(text.find("[mqtt]"), 6, "[mqtt]\npassword_file = \"/nonexistent/secret\"");
-  CHECK(contains(only_error(parse_config(text, "t.toml")), "cannot read the password from \"/nonexistent/secret\""));
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "cannot read the secret from \"/nonexistent/secret\""));
+}
+
+TEST_CASE("secret files can come from systemd credentials") {
+  racktel::testing::temp_dir dir("racktel-credentials");
+  std::ofstream(dir.path / "mqtt-password") << "s3cret\n";
+  std::string text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\npassword_file = \"${CREDENTIALS_DIRECTORY}/mqtt-password\"");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "uses ${CREDENTIALS_DIRECTORY}, which is not set"));
+  ::setenv("CREDENTIALS_DIRECTORY", dir.path.c_str(), 1);
+  config_result r = parse_config(text, "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r.config->mqtt.password == "s3cret");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+TEST_CASE("mqtts:// brokers and TLS files") {
+  std::string text = minimal;
+  text.replace(text.find("tcp://127.0.0.1:1883"), 20, "mqtts://127.0.0.1:8883");
+  config_result r = parse_config(text, "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r.config->mqtt.brokers[0] == "ssl://127.0.0.1:8883");
+  CHECK(r.config->mqtt.uses_tls());
+  CHECK(r.config->mqtt.verify_hostname);
+  text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nca_file = \"/etc/hostname\"");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "no broker uses ssl:// or mqtts://"));
 }
 
 TEST_CASE("a driver's unknown key is reported at its position") {

@@ -1,0 +1,95 @@
+"""systemd integration: sd_notify readiness, status and watchdog; the unit file."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import AGENT, SOURCE, SIM_DRIVER, Agent, wait_for
+
+
+class NotifySocket:
+    """What systemd does for Type=notify: a datagram socket the service writes to."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self.messages = []  # (monotonic time, text)
+
+    def drain(self):
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                return self.messages
+            self.messages.append((time.monotonic(), data.decode()))
+
+    def with_(self, field):
+        return [(t, m) for t, m in self.drain() if any(line.startswith(field) for line in m.splitlines())]
+
+
+def test_ready_status_and_a_watchdog_fed_only_by_the_main_loop(tmp_path, broker, monkeypatch):
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", notify.path)
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")  # WatchdogSec=0.4s: a ping every 200 ms
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, SIM_DRIVER.format(seed=1))
+    agent.process = subprocess.Popen([str(AGENT), "--config", str(agent.config), "--enable-test-hooks"],
+                                     stdout=open(agent.log, "ab"), stderr=subprocess.STDOUT)
+    try:
+        ready = wait_for(lambda: notify.with_("READY=1"), what="READY=1")
+        assert "STATUS=" in ready[0][1] and "1365 sensors" in ready[0][1]
+        wait_for(lambda: len(notify.with_("WATCHDOG=1")) >= 5, what="watchdog pings")
+        wait_for(lambda: any("broker 127.0.0.1" in m or "broker tcp://" in m for _, m in notify.with_("STATUS=")),
+                 timeout=10, what="a STATUS line naming the broker")
+
+        # Block the main loop for 1.5 s: the pings must stop, though every other thread runs on.
+        stall_start = time.monotonic()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(str(agent.socket))
+            s.sendall(b"test-stall 1500\n")
+            s.recv(100)
+        stall_end = time.monotonic()
+        assert stall_end - stall_start >= 1.4
+        time.sleep(0.5)
+        pings = [t for t, _ in notify.with_("WATCHDOG=1")]
+        during = [t for t in pings if stall_start + 0.3 < t < stall_end - 0.1]
+        assert during == [], "no WATCHDOG=1 while the main loop was blocked"
+        assert any(t > stall_end for t in pings), "the pings resume once the loop runs again"
+
+        agent.signal(15)
+        assert agent.wait() == 0
+        assert notify.with_("STOPPING=1")
+    finally:
+        agent.stop()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_unit_file_verifies(tmp_path):
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    shutil.copy(SOURCE / "systemd" / "racktel.service", unit_dir)
+    # systemd-analyze verify checks ExecStart= exists: point it at the built agent.
+    text = (unit_dir / "racktel.service").read_text().replace("/usr/bin/racktel-agent", str(AGENT))
+    (unit_dir / "racktel.service").write_text(text)
+    out = subprocess.run(["systemd-analyze", "verify", str(unit_dir / "racktel.service")], capture_output=True,
+                         text=True, env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
+    problems = [l for l in (out.stdout + out.stderr).splitlines() if "racktel.service" in l]
+    assert out.returncode == 0 and not problems, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_unit_stays_well_sandboxed(tmp_path):
+    """systemd-analyze security: keep the exposure score where docs/deployment.md says it is."""
+    unit = tmp_path / "racktel.service"
+    unit.write_text((SOURCE / "systemd" / "racktel.service").read_text().replace("/usr/bin/racktel-agent", str(AGENT)))
+    out = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)], capture_output=True, text=True)
+    line = [l for l in out.stdout.splitlines() if "Overall exposure level" in l]
+    assert line, out.stdout + out.stderr
+    score = float(line[0].split(":")[1].split()[0])
+    assert score <= 1.5, line[0]
