@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -89,51 +90,113 @@ void agent::start() {
 }
 
 void agent::open_drivers() {
-  for (const driver_config& dc : config_.drivers) {
-    driver_slot slot;
-    slot.config = dc;
-    if (!dc.enabled) {
-      slot.error = "disabled in the config";
-      slots_.push_back(std::move(slot));
-      continue;
-    }
-    load_result loaded = loader_.load(dc.type, dc.module);
-    if (!loaded.driver) {
-      slot.error = loaded.error;
-      spdlog::error("driver {}: {}; the agent carries on without it", dc.name, loaded.error);
-      slots_.push_back(std::move(slot));
-      continue;
-    }
-    auto opened = driver_instance::open(dc, std::move(*loaded.driver), 0);
-    if (!opened.instance) {
-      for (const auto& e : opened.errors) spdlog::error("{}", e.to_string());
-      slot.error = opened.errors.empty() ? opened.failure : opened.errors.front().to_string();
-      spdlog::error("driver {}: cannot open; the agent carries on without it", dc.name);
-      slots_.push_back(std::move(slot));
-      continue;
-    }
-    slot.instance = std::move(opened.instance);
-    slot.catalog = slot.instance->initial_catalog();
-    slot.own_lane = slot.instance->may_block();
-    lane* lane_for_slot = nullptr;
-    if (slot.own_lane) {
-      lanes_.push_back(std::make_unique<lane>(dc.name));
-      lane_for_slot = lanes_.back().get();
-    } else {
-      if (shared_lane_ == nullptr) {
-        lanes_.push_back(std::make_unique<lane>("shared"));
-        shared_lane_ = lanes_.back().get();
-      }
-      lane_for_slot = shared_lane_;
-    }
-    const std::size_t index = slots_.size();
-    slot.polling = std::make_unique<poller>(loop_, slot.instance, *lane_for_slot,
-                                           [this, index](instance_scan s) { on_scan(index, std::move(s)); });
-    spdlog::info("driver {}: type {} ({}), {} sensors in {} groups, {} lane", dc.name, dc.type,
-                 slot.instance->origin(), slot.catalog->sensors.size(), slot.catalog->groups.size(),
-                 slot.own_lane ? "own" : "shared");
-    slots_.push_back(std::move(slot));
+  for (const driver_config& dc : config_.drivers) slots_.push_back(open_slot(dc));
+}
+
+agent::driver_slot agent::open_slot(const driver_config& dc) {
+  driver_slot slot;
+  slot.id = next_slot_id_++;
+  slot.config = dc;
+  if (!dc.enabled) {
+    slot.error = "disabled in the config";
+    return slot;
   }
+  load_result loaded = loader_.load(dc.type, dc.module);
+  if (!loaded.driver) {
+    slot.error = loaded.error;
+    spdlog::error("driver {}: {}; the agent carries on without it", dc.name, loaded.error);
+    return slot;
+  }
+  auto opened = driver_instance::open(dc, std::move(*loaded.driver), 0);
+  if (!opened.instance) {
+    for (const auto& e : opened.errors) spdlog::error("{}", e.to_string());
+    slot.error = opened.errors.empty() ? opened.failure : opened.errors.front().to_string();
+    spdlog::error("driver {}: cannot open; the agent carries on without it", dc.name);
+    return slot;
+  }
+  slot.instance = std::move(opened.instance);
+  slot.catalog = slot.instance->initial_catalog();
+  slot.own_lane = slot.instance->may_block();
+  lane* lane_for_slot = nullptr;
+  if (slot.own_lane) {
+    // A lane per instance; a reopened instance gets a fresh one, since the old
+    // one may still be stuck in a hung read (it is retired, not joined).
+    lanes_.push_back(std::make_unique<lane>(dc.name));
+    lane_for_slot = lanes_.back().get();
+  } else {
+    if (shared_lane_ == nullptr) {
+      lanes_.push_back(std::make_unique<lane>("shared"));
+      shared_lane_ = lanes_.back().get();
+    }
+    lane_for_slot = shared_lane_;
+  }
+  const std::uint64_t id = slot.id;
+  slot.polling = std::make_unique<poller>(loop_, slot.instance, *lane_for_slot,
+                                          [this, id](instance_scan s) { on_scan(id, std::move(s)); });
+  spdlog::info("driver {}: type {} ({}), {} sensors in {} groups, {} lane", dc.name, dc.type, slot.instance->origin(),
+               slot.catalog->sensors.size(), slot.catalog->groups.size(), slot.own_lane ? "own" : "shared");
+  return slot;
+}
+
+std::string agent::reload(agent_config next) {
+  std::vector<driver_slot> kept_or_new;
+  std::vector<std::string> reopened, added, removed, kept;
+  for (const driver_config& dc : next.drivers) {
+    auto same = std::find_if(slots_.begin(), slots_.end(), [&](const driver_slot& s) {
+      return s.config.name == dc.name && same_driver(s.config, dc) && s.id != 0;
+    });
+    if (same != slots_.end()) {
+      kept.push_back(dc.name);
+      kept_or_new.push_back(std::move(*same));
+      same->id = 0;  // taken
+      continue;
+    }
+    const bool existed = std::any_of(slots_.begin(), slots_.end(),
+                                     [&](const driver_slot& s) { return s.id != 0 && s.config.name == dc.name; });
+    (existed ? reopened : added).push_back(dc.name);
+    driver_slot fresh = open_slot(dc);
+    if (fresh.polling) fresh.polling->start();
+    kept_or_new.push_back(std::move(fresh));
+  }
+  for (driver_slot& old : slots_) {
+    if (old.id == 0) continue;
+    if (std::find(reopened.begin(), reopened.end(), old.config.name) == reopened.end()) {
+      removed.push_back(old.config.name);
+    }
+    old.polling.reset();  // its lane keeps running any read in progress, then idles
+  }
+  slots_ = std::move(kept_or_new);
+
+  const std::vector<std::string> later = restart_only_differences(config_, next);
+  // What can change live does; what cannot keeps its running value until a restart.
+  config_.drivers = next.drivers;
+  config_.batch = next.batch;
+  config_.log_level = next.log_level;
+  spdlog::set_level(spdlog::level::from_str(config_.log_level));
+  flush_batch();  // readings in hand go out under the catalog they were taken with
+  batch_ = batch_builder(config_.batch.max_readings, batch_.last_sequence() + 1);
+  rebuild_catalog();
+
+  auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? std::string("none") : out;
+  };
+  std::string message = "reloaded " + next.source_file + ": reopened " + join(reopened) + "; added " + join(added) +
+                        "; removed " + join(removed) + "; unchanged " + join(kept);
+  if (!later.empty()) message += "; applied at the next restart: " + join(later);
+  last_reload_ = {unix_now_ms(), true, message, {}};
+  spdlog::info("{}", message);
+  return message;
+}
+
+void agent::reload_refused(const std::vector<config_error>& errors) {
+  std::vector<std::string> lines;
+  for (const auto& e : errors) lines.push_back(e.to_string());
+  last_reload_ = {unix_now_ms(), false,
+                  std::to_string(errors.size()) + " error(s) in the new configuration; the running one is kept", lines};
+  for (const auto& line : lines) spdlog::error("reload: {}", line);
+  spdlog::error("reload: {}", last_reload_.message);
 }
 
 void agent::rebuild_catalog() {
@@ -165,9 +228,11 @@ void agent::rebuild_catalog() {
   if (!first) publisher_->catalog_changed();
 }
 
-void agent::on_scan(std::size_t slot_index, instance_scan s) {
+void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
   if (shutting_down_) return;
-  driver_slot& slot = slots_[slot_index];
+  auto found = std::find_if(slots_.begin(), slots_.end(), [&](const driver_slot& x) { return x.id == slot_id; });
+  if (found == slots_.end()) return;  // from an instance a reload has just replaced
+  driver_slot& slot = *found;
   if (s.new_catalog) {
     slot.catalog = s.new_catalog;
     spdlog::info("driver {}: sensor set changed, now {} sensors", slot.config.name,
@@ -385,6 +450,7 @@ status_report agent::report() const {
     s.quarantined = rec.quarantined;
     s.ignored = rec.ignored;
   }
+  r.reload = last_reload_;
   r.readings_accepted = readings_accepted_;
   r.batches_built = batches_built_;
   r.bytes_encoded = bytes_encoded_;

@@ -44,8 +44,17 @@ class agent {
   status_report report() const;
   const sensor_catalog& catalog() const { return catalog_; }
 
+  // Live reload with a configuration that has already been validated:
+  // drivers whose tables changed are reopened, the others keep running, and
+  // nothing queued or spooled is touched. Returns what happened, for the log,
+  // `racktel status` and `racktel reload`.
+  std::string reload(agent_config next);
+  // A reload whose file did not validate: recorded, nothing changes.
+  void reload_refused(const std::vector<config_error>& errors);
+
  private:
   struct driver_slot {
+    std::uint64_t id = 0;  // stable across reloads; slot positions are not
     driver_config config;
     std::shared_ptr<driver_instance> instance;  // null when it failed to open
     std::unique_ptr<poller> polling;
@@ -56,8 +65,9 @@ class agent {
   };
 
   void open_drivers();
+  driver_slot open_slot(const driver_config& dc);
   void rebuild_catalog();
-  void on_scan(std::size_t slot, instance_scan scan);
+  void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();
   void flush_batch();
   // Appends to the spool and marks the batch durable when that worked.
@@ -77,6 +87,8 @@ class agent {
   std::vector<std::unique_ptr<lane>> lanes_;
   lane* shared_lane_ = nullptr;
   std::vector<driver_slot> slots_;
+  std::uint64_t next_slot_id_ = 1;
+  reload_report last_reload_;
 
   sensor_catalog catalog_;
   std::vector<std::string> sensor_group_names_;

@@ -7,6 +7,9 @@
 #include <csignal>
 
 #include "agent.h"
+#include "drivers/validate.h"
+
+#include <boost/json.hpp>
 #include "common/asio_event_loop.h"
 #include "service/service_notifier.h"
 #include "status/status_server.h"
@@ -42,16 +45,38 @@ int run_agent(const agent_config& config, const daemon_options& options) {
   const std::string driver_dir = config.driver_dir.empty() ? RACKTEL_DEFAULT_DRIVER_DIR : config.driver_dir;
   agent a(*loop, config, driver_loader(builtin_drivers(), driver_dir));
 
+  // Re-reads the file the agent started with; applies it only if all of it validates.
+  auto reload = [&a, &config, &driver_dir]() -> std::string {
+    config_result next = load_config_file(config.source_file);
+    std::vector<config_error> errors = next.errors;
+    if (next.config) {
+      auto driver_errors = validate_drivers(*next.config, driver_loader(builtin_drivers(), driver_dir));
+      errors.insert(errors.end(), driver_errors.begin(), driver_errors.end());
+    }
+    if (!errors.empty()) {
+      a.reload_refused(errors);
+      return a.report().reload.message;
+    }
+    return a.reload(std::move(*next.config));
+  };
+
   std::unique_ptr<status_server> status;
   try {
-    status = std::make_unique<status_server>(io, config.status_socket, [&a, &options](const std::string& command) {
+    status = std::make_unique<status_server>(io, config.status_socket, [&a, &options, &reload](const std::string& command) {
       if (command == "status" || command.empty()) return to_json(a.report());
+      if (command == "reload") {
+        reload();
+        const reload_report r = a.report().reload;
+        boost::json::object o{{"ok", r.ok}, {"message", r.message},
+                              {"errors", boost::json::array(r.errors.begin(), r.errors.end())}};
+        return boost::json::serialize(o);
+      }
       if (options.test_hooks && command.starts_with("test-stall ")) {
         const int ms = std::atoi(command.c_str() + 11);
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the main loop, blocked on purpose
         return std::string(R"({"stalled_ms":)") + std::to_string(ms) + "}";
       }
-      return std::string(R"({"error":"unknown command; expected \"status\""})");
+      return std::string(R"({"error":"unknown command; expected \"status\" or \"reload\""})");
     });
   } catch (const std::system_error& e) {
     // Telemetry matters more than the local status view: go on without it.
@@ -75,7 +100,8 @@ int run_agent(const agent_config& config, const daemon_options& options) {
   std::function<void()> wait_hangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      spdlog::warn("SIGHUP: live reload is not available in this version; restart the agent to apply a new config");
+      spdlog::info("SIGHUP: reloading {}", config.source_file);
+      reload();
       wait_hangup();
     });
   };

@@ -24,6 +24,8 @@ struct subscribe_options {
 int subscribe(const subscribe_options& options);
 
 int status(const std::string& socket_path, bool json);
+// Asks the agent to re-read its configuration; exit 0 when it was applied.
+int reload(const std::string& socket_path);
 
 // Exit code 0: intact; 2: damage found; 1: cannot read the directory.
 int spool_inspect(const std::string& dir, bool json, bool dump);

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   status->add_option("-s,--socket", socket_path, "the agent's status socket")->capture_default_str();
   status->add_flag("--json", status_json, "print the raw JSON document");
 
+  auto* reload = app.add_subcommand("reload", "make the agent re-read its configuration (like SIGHUP)");
+  reload->add_option("-s,--socket", socket_path, "the agent's status socket")->capture_default_str();
+
   racktel::cli::subscribe_options sub;
   std::string timeout_text = "0ms";
   unsigned count = 0;
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
 
   if (*check) return racktel::cli::check_config(config_path);
   if (*status) return racktel::cli::status(socket_path, status_json);
+  if (*reload) return racktel::cli::reload(socket_path);
   if (*subscribe) {
     auto timeout = racktel::parse_duration(timeout_text);
     if (!timeout) {

@@ -144,6 +144,12 @@ void print_human(const json::object& r) {
               static_cast<unsigned long>(u(n, "total")), static_cast<unsigned long>(u(n, "ok")),
               static_cast<unsigned long>(u(n, "out_of_range")), static_cast<unsigned long>(u(n, "failing")),
               static_cast<unsigned long>(u(n, "stale")), static_cast<unsigned long>(u(n, "never_read")));
+  const auto& rl = r.at("reload").as_object();
+  if (i(rl, "time_ms") > 0) {
+    std::printf("reload     %s %s: %s\n", rl.at("ok").as_bool() ? "ok" : "REFUSED", ago(now, i(rl, "time_ms")).c_str(),
+                s(rl, "message").c_str());
+    for (const auto& e : rl.at("errors").as_array()) std::printf("           %s\n", json::value_to<std::string>(e).c_str());
+  }
   std::printf("drivers\n");
   for (const auto& dv : r.at("drivers").as_array()) {
     const auto& d = dv.as_object();
@@ -178,6 +184,25 @@ void print_human(const json::object& r) {
 }
 
 }  // namespace
+
+int reload(const std::string& socket_path) {
+  std::string error;
+  auto reply = ask(socket_path, "reload", error);
+  if (!reply) {
+    std::fprintf(stderr, "racktel reload: cannot reach the agent at %s: %s\n", socket_path.c_str(), error.c_str());
+    return 1;
+  }
+  try {
+    const json::object r = json::parse(*reply).as_object();
+    for (const auto& e : r.at("errors").as_array()) std::fprintf(stderr, "%s\n", json::value_to<std::string>(e).c_str());
+    const bool ok = r.at("ok").as_bool();
+    std::fprintf(ok ? stdout : stderr, "%s\n", s(r, "message").c_str());
+    return ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "racktel reload: unexpected answer: %s\n", e.what());
+    return 1;
+  }
+}
 
 int status(const std::string& socket_path, bool as_json) {
   std::string error;

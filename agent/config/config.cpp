@@ -20,6 +20,24 @@ bool mqtt_config::uses_tls() const {
   return std::any_of(brokers.begin(), brokers.end(), [](const std::string& b) { return b.starts_with("ssl://"); });
 }
 
+bool same_driver(const driver_config& a, const driver_config& b) {
+  return a.name == b.name && a.type == b.type && a.module == b.module && a.interval == b.interval &&
+         a.deadline == b.deadline && a.group_intervals == b.group_intervals && a.enabled == b.enabled &&
+         *a.table == *b.table;
+}
+
+std::vector<std::string> restart_only_differences(const agent_config& running, const agent_config& next) {
+  std::vector<std::string> out;
+  if (running.site != next.site) out.emplace_back("site");
+  if (running.rack != next.rack) out.emplace_back("rack");
+  if (running.state_dir != next.state_dir) out.emplace_back("state_dir");
+  if (running.status_socket != next.status_socket) out.emplace_back("status_socket");
+  if (running.driver_dir != next.driver_dir) out.emplace_back("driver_dir");
+  if (!(running.mqtt == next.mqtt)) out.emplace_back("[mqtt]");
+  if (!(running.spool == next.spool)) out.emplace_back("[spool]");
+  return out;
+}
+
 std::string topic_root(const agent_config& config) {
   return "racktel/v1/" + config.site + "/" + config.rack;
 }

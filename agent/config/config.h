@@ -55,6 +55,7 @@ struct mqtt_config {
   std::optional<std::string> key_password;
   bool verify_hostname = true;
   bool uses_tls() const;
+  bool operator==(const mqtt_config&) const = default;
 };
 
 struct spool_config {
@@ -63,11 +64,13 @@ struct spool_config {
   std::uint64_t max_bytes = 64ULL << 20U;
   std::chrono::milliseconds sync_interval{1000};
   double replay_rate = 100000;  // backlog readings per second, on top of live data
+  bool operator==(const spool_config&) const = default;
 };
 
 struct batch_config {
   std::chrono::milliseconds interval{1000};
   std::uint32_t max_readings = 50000;
+  bool operator==(const batch_config&) const = default;
 };
 
 struct agent_config {
@@ -98,5 +101,11 @@ config_result parse_config(std::string_view text, const std::string& source_name
 
 // The MQTT topic root: racktel/v1/<site>/<rack>
 std::string topic_root(const agent_config& config);
+
+// Whether two driver tables describe the same instance (same keys and values).
+bool same_driver(const driver_config& a, const driver_config& b);
+// Settings a running agent cannot change (the broker connection, the spool,
+// identity, paths): the names of those that differ, e.g. "[mqtt]", "site".
+std::vector<std::string> restart_only_differences(const agent_config& running, const agent_config& next);
 
 }  // namespace racktel

@@ -64,6 +64,13 @@ struct spool_report {
   std::vector<std::string> ignored;
 };
 
+struct reload_report {
+  std::int64_t time_ms = 0;  // 0: no reload since start
+  bool ok = true;
+  std::string message;
+  std::vector<std::string> errors;  // file:line:column: what was expected
+};
+
 struct status_report {
   std::string version;
   std::string site;
@@ -91,6 +98,7 @@ struct status_report {
   std::uint64_t dropped_readings = 0;
   spool_report spool;
 
+  reload_report reload;
   std::uint64_t readings_accepted = 0;
   std::uint64_t batches_built = 0;
   std::uint64_t bytes_encoded = 0;

@@ -11,7 +11,8 @@ namespace racktel {
 
 class batch_builder {
  public:
-  explicit batch_builder(std::uint32_t max_readings) : max_readings_(max_readings) {}
+  explicit batch_builder(std::uint32_t max_readings, std::uint64_t next_sequence = 1)
+      : max_readings_(max_readings), sequence_(next_sequence > 0 ? next_sequence - 1 : 0) {}
 
   // Returns true when the batch is full and should be flushed now.
   bool add(scan s) {
