@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  cmake ninja-build ccache g++ pkg-config
+  # build, and the Debian package (dpkg-shlibdeps, file)
+  cmake ninja-build ccache g++ pkg-config dpkg-dev file
   # libraries
   libboost1.81-dev libboost-json1.81-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libtomlplusplus-dev libcli11-dev doctest-dev

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the Debian package, installs it with dpkg on this machine, checks
+# what an operator relies on, and removes it again. Needs root. Run by CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build/package
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+  -DRACKTEL_BUILD_TESTS=OFF -DRACKTEL_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null
+cmake --build "$build"
+(cd "$build" && cpack -G DEB >/dev/null)
+deb=$(ls "$build"/racktel_*.deb)
+echo "package: $deb"
+dpkg-deb --info "$deb" | sed -n '/Depends/p'
+
+dpkg -i "$deb"
+trap 'dpkg -r racktel >/dev/null || true' EXIT
+fail() { echo "package check FAILED: $*" >&2; exit 1; }
+for f in /usr/bin/racktel-agent /usr/bin/racktel /etc/racktel/racktel.toml /usr/lib/systemd/system/racktel.service \
+         /usr/lib/sysusers.d/racktel.conf /usr/include/racktel/driver.h /usr/share/racktel/proto/racktel/v1/racktel.proto; do
+  [ -e "$f" ] || fail "$f is missing"
+done
+ls /usr/lib/*/cmake/racktel/racktelConfig.cmake >/dev/null || fail "the CMake package is missing"
+dpkg-query -W -f='${Conffiles}\n' racktel | grep -q /etc/racktel/racktel.toml || fail "racktel.toml is not a conffile"
+getent passwd racktel >/dev/null || fail "the racktel user was not created"
+racktel check-config /etc/racktel/racktel.toml
+racktel-agent --version
+echo "package check passed"
