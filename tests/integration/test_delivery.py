@@ -35,6 +35,9 @@ def test_username_and_password_file(tmp_path):
         assert "connect failed" in s["broker"]["last_error"]
         for agent in (good, bad):
             assert "s3cret-pass" not in agent.log_text() and "guess" not in agent.log_text()
+            import json
+            status = json.dumps(agent.status()) + agent.status(human=True)
+            assert "s3cret-pass" not in status and "guess" not in status, "no secret in status output"
     finally:
         good.stop()
         bad.stop()
