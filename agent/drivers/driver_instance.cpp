@@ -55,6 +55,12 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
     if (result.errors.empty()) result.failure = "the driver could not open (see its log lines above)";
     return result;
   }
+  if ((open_flags & RACKTEL_OPEN_VALIDATE_ONLY) != 0) {
+    // Only the configuration was checked: the instance is for closing, not reading.
+    self->catalog_ = std::make_shared<instance_catalog>();
+    result.instance = std::move(self);
+    return result;
+  }
   if (self->driver_.descriptor.catalog_generation != nullptr) {
     self->generation_ = self->driver_.descriptor.catalog_generation(self->handle_);
   }
@@ -66,6 +72,7 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
 driver_instance::~driver_instance() {
   if (handle_ != nullptr) driver_.descriptor.close(handle_);
 }
+// (A driver may return a NULL handle for a validate-only open; it is then not closed.)
 
 std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
   auto catalog = std::make_shared<instance_catalog>();

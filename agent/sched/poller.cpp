@@ -68,9 +68,18 @@ void poller::on_tick(std::uint32_t group) {
   // Next tick on the clock grid; a loop stalled past whole ticks skips them rather than bursting.
   const std::int64_t missed = ticks_missed(due, now, rg.interval);
   schedule(group, due + rg.interval * (missed + 1));
-  if (missed > 0) stats_[group].skipped_ticks += static_cast<std::uint64_t>(missed);
+  if (missed > 0) {
+    // The loop was late (a long reload, an overloaded controller): the ticks it
+    // slept through are not sampled, and say so, rather than leaving a gap.
+    stats_[group].skipped_ticks += static_cast<std::uint64_t>(missed);
+    constexpr std::int64_t reported_at_most = 50;
+    for (std::int64_t k = std::max<std::int64_t>(0, missed - reported_at_most); k < missed; ++k) {
+      emit_without_values(group, to_ms(due + rg.interval * k), RACKTEL_READING_TIMEOUT);
+    }
+  }
 
-  const std::int64_t time_ms = to_ms(due);
+  const wall_clock::time_point tick = due + rg.interval * missed;  // the tick being read now
+  const std::int64_t time_ms = to_ms(tick);
   if (g.in_flight) {
     // The previous read has not returned (it is past its deadline or about to be).
     ++stats_[group].skipped_ticks;
@@ -84,11 +93,11 @@ void poller::on_tick(std::uint32_t group) {
   const std::uint64_t id = read.id;
   // The deadline runs from the scheduled instant, not from when the lane gets to it.
   const auto remaining = std::max(std::chrono::milliseconds(1),
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(due + rg.deadline - now));
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(tick + rg.deadline - now));
   read.deadline = loop_.after(remaining, [this, group, id] { on_deadline(group, id); });
 
   lane_.submit([instance = instance_, gate = gate_, cancel = read.cancel, group, id, this,
-                sample_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count(),
+                sample_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tick.time_since_epoch()).count(),
                 deadline_ns = monotonic_ns_after(remaining)]() mutable {
     read_outcome outcome = instance->read(group, sample_ns, deadline_ns, *cancel);
     // `this` is used only on the loop, and only while the gate is open: the

@@ -158,7 +158,6 @@ bool parse_fault(const racktel_config* config, int i, fault_set& faults, std::op
 
 int sim_open(const racktel_host* host, const racktel_config* config, std::uint32_t open_flags,
              void** out) noexcept {
-  (void)open_flags;  // the sim touches no hardware: validating and opening are the same
   try {
     std::int64_t seed = 1;
     bool ok = config->get_int(config->ctx, "seed", &seed) >= 0;
@@ -167,6 +166,10 @@ int sim_open(const racktel_host* host, const racktel_config* config, std::uint32
     const int fault_count = config->array_size(config->ctx, "faults");
     for (int i = 0; i < fault_count; ++i) ok = parse_fault(config, i, faults, pull) && ok;
     if (!ok) return RACKTEL_DRIVER_FAILED;
+    if ((open_flags & RACKTEL_OPEN_VALIDATE_ONLY) != 0) {
+      *out = nullptr;  // checked; building the rack model is not needed for that
+      return RACKTEL_DRIVER_OK;
+    }
 
     auto inst = std::make_unique<instance>(
         instance{rack_model(static_cast<std::uint64_t>(seed), std::move(faults)), {}, pull, 0, 0});

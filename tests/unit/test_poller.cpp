@@ -2,6 +2,7 @@
 // whose reads can be made to fail, drop sensors or hang.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <thread>
@@ -150,4 +151,23 @@ TEST_CASE("a hung read times out, later ticks are skipped, and the late result i
   CHECK(h.scans.back().samples[0].status == RACKTEL_READING_OK);
   // The lane never ran two reads at once and did not pile up work.
   CHECK(reads_started.load() <= 3);
+}
+
+TEST_CASE("ticks the loop slept through are reported as timeouts, never left out") {
+  mode = behaviour::normal;
+  harness h(100, 80);
+  h.run_until_scans(2);
+  // Stall the main loop for three and a half ticks, as a long reload would.
+  h.loop->post([] { std::this_thread::sleep_for(std::chrono::milliseconds(350)); });
+  h.run_until_scans(h.scans.size() + 6);
+  REQUIRE(h.scans.size() >= 8);
+  for (std::size_t i = 1; i < h.scans.size(); ++i) {
+    CHECK(h.scans[i].time_ms - h.scans[i - 1].time_ms == 100);  // contiguous: no tick missing
+  }
+  const auto timeouts = std::count_if(h.scans.begin(), h.scans.end(), [](const instance_scan& s) {
+    return s.samples[0].status == RACKTEL_READING_TIMEOUT;
+  });
+  CHECK(timeouts >= 2);
+  CHECK(h.p->stats()[0].skipped_ticks >= 2);
+  CHECK(h.scans.back().samples[0].status == RACKTEL_READING_OK);
 }

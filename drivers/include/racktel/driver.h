@@ -138,7 +138,9 @@ typedef struct racktel_host {
 } racktel_host;
 
 /* Flags for racktel_driver.open. */
-#define RACKTEL_OPEN_VALIDATE_ONLY 0x1u /* parse and check the config, touch no hardware */
+/* Parse and check the config, touch no hardware. The host then calls nothing
+ * but `close` on the instance, which may be NULL. */
+#define RACKTEL_OPEN_VALIDATE_ONLY 0x1u
 
 /* Flags for racktel_driver.flags. */
 #define RACKTEL_DRIVER_MAY_BLOCK 0x1u /* reads may block: give each instance its own lane */
