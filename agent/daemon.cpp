@@ -16,9 +16,6 @@
 
 #include <thread>
 
-#ifndef RACKTEL_DEFAULT_DRIVER_DIR
-#define RACKTEL_DEFAULT_DRIVER_DIR "/usr/lib/racktel/drivers"
-#endif
 
 namespace racktel {
 
@@ -42,7 +39,7 @@ std::string service_status(const status_report& r) {
 int run_agent(const agent_config& config, const daemon_options& options) {
   boost::asio::io_context io(1);
   auto loop = make_asio_event_loop(io);
-  const std::string driver_dir = config.driver_dir.empty() ? RACKTEL_DEFAULT_DRIVER_DIR : config.driver_dir;
+  const std::string driver_dir = driver_directory(config.driver_dir);
   agent a(*loop, config, driver_loader(builtin_drivers(), driver_dir));
 
   // Re-reads the file the agent started with; applies it only if all of it validates.

@@ -4,18 +4,13 @@
 #include "config/config.h"
 #include "drivers/validate.h"
 
-#ifndef RACKTEL_DEFAULT_DRIVER_DIR
-#define RACKTEL_DEFAULT_DRIVER_DIR "/usr/lib/racktel/drivers"
-#endif
-
 namespace racktel::cli {
 
 int check_config(const std::string& path) {
   config_result loaded = load_config_file(path);
   std::vector<config_error> errors = loaded.errors;
   if (loaded.config) {
-    const std::string dir = loaded.config->driver_dir.empty() ? RACKTEL_DEFAULT_DRIVER_DIR
-                                                              : loaded.config->driver_dir;
+    const std::string dir = driver_directory(loaded.config->driver_dir);
     auto driver_errors = validate_drivers(*loaded.config, driver_loader(builtin_drivers(), dir));
     errors.insert(errors.end(), driver_errors.begin(), driver_errors.end());
   }

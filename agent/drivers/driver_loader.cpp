@@ -39,6 +39,10 @@ std::string check_descriptor(const racktel_driver* d, std::string_view expected_
   return {};
 }
 
+std::string driver_directory(const std::string& configured) {
+  return configured.empty() ? std::string(RACKTEL_DEFAULT_DRIVER_DIR) : configured;
+}
+
 driver_loader::driver_loader(std::vector<const racktel_driver*> builtins, std::string module_dir)
     : builtins_(std::move(builtins)), module_dir_(std::move(module_dir)) {}
 

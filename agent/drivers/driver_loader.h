@@ -31,6 +31,10 @@ std::string check_descriptor(const racktel_driver* d, std::string_view expected_
 // The drivers compiled into this binary (generated from the build options).
 std::vector<const racktel_driver*> builtin_drivers();
 
+// Where modules are looked up: `configured` ([agent] driver_dir), or the
+// install's driver directory when that is empty.
+std::string driver_directory(const std::string& configured);
+
 class driver_loader {
  public:
   driver_loader(std::vector<const racktel_driver*> builtins, std::string module_dir);

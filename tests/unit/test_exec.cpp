@@ -11,12 +11,14 @@
 #include <map>
 
 #include "drivers/driver_instance.h"
+#include "driver_harness.h"
 #include "exec_output.h"
 #include "temp_dir.h"
 
 extern "C" const racktel_driver racktel_exec_driver;
 
 using namespace racktel;
+using racktel::testing::opened_driver;
 namespace fs = std::filesystem;
 
 TEST_CASE("JSON: the sensors list with units, kinds and locations") {
@@ -83,43 +85,16 @@ struct script_dir {
   }
 };
 
-struct exec_instance {
-  std::shared_ptr<toml::table> doc;
-  std::unique_ptr<driver_instance> instance;
-  std::vector<config_error> errors;
-  std::shared_ptr<const instance_catalog> catalog;
-
-  explicit exec_instance(const std::string& toml_text) {
-    doc = std::make_shared<toml::table>(toml::parse(toml_text));
-    driver_config c;
-    c.name = "cmd";
-    c.type = "exec";
-    c.table = doc;
-    c.source_file = "t.toml";
-    auto r = driver_instance::open(c, loaded_driver{racktel_exec_driver, nullptr, "built-in"}, 0);
-    instance = std::move(r.instance);
-    errors = r.errors;
-    if (instance) catalog = instance->initial_catalog();
-  }
-
-  std::map<std::string, std::pair<std::uint32_t, double>> read(int deadline_ms = 2000) {
-    std::atomic<int> cancel{0};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
-    read_outcome o = instance->read(
-        0, 0, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count(), cancel);
-    if (o.new_catalog) catalog = o.new_catalog;
-    std::map<std::string, std::pair<std::uint32_t, double>> out;
-    for (const auto& s : o.samples) out[catalog->sensors[s.sensor].id] = {s.status, s.value};
-    return out;
-  }
-};
+opened_driver exec_instance(const std::string& toml_text) {
+  return opened_driver(racktel_exec_driver, "exec", toml_text);
+}
 
 }  // namespace
 
 TEST_CASE("exec: a command's JSON becomes the catalog and the readings") {
   script_dir d;
   const std::string cmd = d.script("cdu", R"(echo '{"sensors":[{"id":"cdu.supply","value":31.5,"unit":"Cel","kind":"temperature"},{"id":"cdu.dp","value":152.25,"unit":"kPa"}]}')");
-  exec_instance e("command = [\"" + cmd + "\"]\n");
+  auto e = exec_instance("command = [\"" + cmd + "\"]\n");
   REQUIRE(e.instance);
   CHECK(e.catalog->sensors.empty());  // learnt at the first run, on the lane
   auto r = e.read();
@@ -135,15 +110,15 @@ TEST_CASE("exec: garbage, a failing command and a missing program give error rea
   const std::string path = (d.path / "out").string();
   std::ofstream(path) << R"({"a.b": 1})";
   const std::string cmd = d.script("flaky", "cat " + path);
-  exec_instance e("command = [\"" + cmd + "\"]\n");
+  auto e = exec_instance("command = [\"" + cmd + "\"]\n");
   REQUIRE(e.instance);
   CHECK(e.read()["a.b"].first == RACKTEL_READING_OK);
   std::ofstream(path) << "<html>not json</html>";
   CHECK(e.read()["a.b"].first == RACKTEL_READING_ERROR);
-  exec_instance failing("shell = \"echo '{\\\"x\\\": 1}'; exit 3\"\n");
+  auto failing = exec_instance("shell = \"echo '{\\\"x\\\": 1}'; exit 3\"\n");
   REQUIRE(failing.instance);
   CHECK(failing.read().empty());  // nothing learnt from a failed run
-  exec_instance missing("command = [\"/nonexistent/tool\"]\n");
+  auto missing = exec_instance("command = [\"/nonexistent/tool\"]\n");
   REQUIRE(missing.instance);
   CHECK(missing.read().empty());
 }
@@ -156,10 +131,10 @@ TEST_CASE("exec: a hung command and everything it started are killed at the dead
   const std::string sleeper = (d.path / marker).string();
   // Leaves sleepers behind, then hangs: a fork bomb in miniature.
   const std::string cmd = d.script("hang", "for i in 1 2 3 4 5; do " + sleeper + " 300 & done\nexec " + sleeper + " 300");
-  exec_instance e("command = [\"" + cmd + "\"]\n");
+  auto e = exec_instance("command = [\"" + cmd + "\"]\n");
   REQUIRE(e.instance);
   const auto t0 = std::chrono::steady_clock::now();
-  e.read(300);
+  e.read(nullptr, 300);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   ::usleep(200'000);
   // "[r]" keeps the pattern from matching the shell that runs pgrep.
@@ -170,13 +145,13 @@ TEST_CASE("exec: a hung command and everything it started are killed at the dead
 TEST_CASE("exec: output beyond the limit is refused") {
   script_dir d;
   const std::string cmd = d.script("flood", "head -c 5000000 /dev/zero | tr '\\0' 'x'");
-  exec_instance e("command = [\"" + cmd + "\"]\nmax_output_bytes = 65536\n");
+  auto e = exec_instance("command = [\"" + cmd + "\"]\nmax_output_bytes = 65536\n");
   REQUIRE(e.instance);
   CHECK(e.read().empty());
 }
 
 TEST_CASE("exec: InfluxDB line protocol through a shell") {
-  exec_instance e("shell = \"printf 'pdu,outlet=1 power=120.5\\\\npdu,outlet=2 power=99\\\\n'\"\nformat = \"influx\"\n");
+  auto e = exec_instance("shell = \"printf 'pdu,outlet=1 power=120.5\\\\npdu,outlet=2 power=99\\\\n'\"\nformat = \"influx\"\n");
   REQUIRE(e.instance);
   auto r = e.read();
   CHECK(r["pdu.1.power"].second == 120.5);
@@ -186,11 +161,11 @@ TEST_CASE("exec: InfluxDB line protocol through a shell") {
 }
 
 TEST_CASE("exec: config errors") {
-  exec_instance both("command = [\"a\"]\nshell = \"b\"\n");
+  auto both = exec_instance("command = [\"a\"]\nshell = \"b\"\n");
   CHECK_FALSE(both.instance);
   REQUIRE(both.errors.size() == 1);
   CHECK(both.errors[0].message.find("exactly one of \"command\"") != std::string::npos);
-  exec_instance fmt("command = [\"a\"]\nformat = \"xml\"\n");
+  auto fmt = exec_instance("command = [\"a\"]\nformat = \"xml\"\n");
   REQUIRE(fmt.errors.size() == 1);
   CHECK(fmt.errors[0].message.find("expected \"json\" or \"influx\"") != std::string::npos);
 }

@@ -9,12 +9,14 @@
 #include <map>
 
 #include "drivers/driver_instance.h"
+#include "driver_harness.h"
 #include "hwmon_tree.h"
 #include "temp_dir.h"
 
 extern "C" const racktel_driver racktel_hwmon_driver;
 
 using namespace racktel;
+using racktel::testing::opened_driver;
 namespace fs = std::filesystem;
 
 namespace {
@@ -60,36 +62,9 @@ struct hwmon_tree {
   }
 };
 
-struct opened {
-  std::shared_ptr<toml::table> doc;
-  std::unique_ptr<driver_instance> instance;
-  std::vector<config_error> errors;
-  std::atomic<int> cancel{0};
-
-  explicit opened(const std::string& toml_text) {
-    doc = std::make_shared<toml::table>(toml::parse(toml_text));
-    driver_config c;
-    c.name = "board";
-    c.type = "hwmon";
-    c.table = doc;
-    c.source_file = "t.toml";
-    auto r = driver_instance::open(c, loaded_driver{racktel_hwmon_driver, nullptr, "built-in"}, 0);
-    instance = std::move(r.instance);
-    errors = r.errors;
-  }
-
-  // sensor id -> (status, value) of one read
-  std::map<std::string, std::pair<std::uint32_t, double>> read(std::shared_ptr<const instance_catalog>* changed = nullptr) {
-    read_outcome o = instance->read(0, 0, 0, cancel);
-    if (changed) *changed = o.new_catalog;
-    const instance_catalog& cat = o.new_catalog ? *o.new_catalog : *current;
-    if (o.new_catalog) current = o.new_catalog;
-    std::map<std::string, std::pair<std::uint32_t, double>> out;
-    for (const auto& s : o.samples) out[cat.sensors[s.sensor].id] = {s.status, s.value};
-    return out;
-  }
-  std::shared_ptr<const instance_catalog> current;
-};
+opened_driver opened(const std::string& toml_text) {
+  return opened_driver(racktel_hwmon_driver, "hwmon", toml_text);
+}
 
 }  // namespace
 
@@ -131,11 +106,10 @@ TEST_CASE("readings are scaled to SI units exactly as the kernel documents") {
   hwmon_tree t;
   t.standard_rack_controller();
   t.failing("hwmon3", "temp2_input");
-  opened h("root = \"" + t.root.string() + "\"\n[[locations]]\ndevice = \"pmbus_1-0058\"\nlocation = \"shelf=0,psu=0\"\n"
+  auto h = opened("root = \"" + t.root.string() + "\"\n[[locations]]\ndevice = \"pmbus_1-0058\"\nlocation = \"shelf=0,psu=0\"\n"
            "[[locations]]\nlabel = \"Core *\"\nlocation = \"board=controller,core=0\"\n"
            "[[locations]]\nsensor = \"nvme.*\"\nlocation = \"board=controller,drive=0\"\n");
   REQUIRE(h.instance);
-  h.current = h.instance->initial_catalog();
   auto r = h.read();
   CHECK(r["coretemp.temp1"].second == doctest::Approx(45.0));          // millidegree C
   CHECK(r["nvme.temp1"].second == doctest::Approx(38.85));
@@ -148,7 +122,7 @@ TEST_CASE("readings are scaled to SI units exactly as the kernel documents") {
   CHECK(r["pmbus_1-0059.temp2"].first == RACKTEL_READING_ERROR);       // EIO
   CHECK(r["pmbus_1-0059.temp1"].first == RACKTEL_READING_OK);          // the rest of the device reads on
 
-  const auto& sensors = h.current->sensors;
+  const auto& sensors = h.catalog->sensors;
   auto find = [&](const std::string& id) {
     return *std::find_if(sensors.begin(), sensors.end(), [&](const sensor_meta& m) { return m.id == id; });
   };
@@ -169,7 +143,7 @@ TEST_CASE("readings are scaled to SI units exactly as the kernel documents") {
 TEST_CASE("include and exclude filters") {
   hwmon_tree t;
   t.standard_rack_controller();
-  opened h("root = \"" + t.root.string() + "\"\ninclude = [\"pmbus*\", \"coretemp.*\"]\nexclude = [\"*.fan1\"]\n");
+  auto h = opened("root = \"" + t.root.string() + "\"\ninclude = [\"pmbus*\", \"coretemp.*\"]\nexclude = [\"*.fan1\"]\n");
   REQUIRE(h.instance);
   std::vector<std::string> ids;
   for (const auto& m : h.instance->initial_catalog()->sensors) ids.push_back(m.id);
@@ -181,10 +155,9 @@ TEST_CASE("include and exclude filters") {
 TEST_CASE("a pulled PSU reads as errors, leaves the catalog, and comes back when replugged") {
   hwmon_tree t;
   t.standard_rack_controller();
-  opened h("root = \"" + t.root.string() + "\"\nrescan = \"300ms\"\n");
+  auto h = opened("root = \"" + t.root.string() + "\"\nrescan = \"300ms\"\n");
   REQUIRE(h.instance);
-  h.current = h.instance->initial_catalog();
-  const std::size_t all = h.current->sensors.size();
+  const std::size_t all = h.catalog->sensors.size();
   const fs::path saved = t.root.parent_path() / (t.root.filename().string() + "-psu");
   fs::rename(t.root / "hwmon3", saved);  // the kernel removes the hwmon device with the PSU
 
@@ -213,13 +186,13 @@ TEST_CASE("a pulled PSU reads as errors, leaves the catalog, and comes back when
 }
 
 TEST_CASE("config errors name the key") {
-  opened bad("root = 7\nrescan = \"1ms\"\n[[locations]]\ndevice = \"x\"\n");
+  auto bad = opened("root = 7\nrescan = \"1ms\"\n[[locations]]\ndevice = \"x\"\n");
   CHECK_FALSE(bad.instance);
   REQUIRE(bad.errors.size() == 3);
   CHECK(bad.errors[0].message.find("expected \"root\" to be a string") != std::string::npos);
   CHECK(bad.errors[1].message.find("\"rescan\": expected a duration of at least 100ms") != std::string::npos);
   CHECK(bad.errors[2].message.find("\"locations[0].location\": missing") != std::string::npos);
-  opened two("[[locations]]\ndevice = \"x\"\nlabel = \"y\"\nlocation = \"a=b\"\n");
+  auto two = opened("[[locations]]\ndevice = \"x\"\nlabel = \"y\"\nlocation = \"a=b\"\n");
   REQUIRE(two.errors.size() == 1);
   CHECK(two.errors[0].message.find("exactly one of \"device\", \"sensor\" or \"label\"") != std::string::npos);
 }
