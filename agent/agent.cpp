@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "common/descriptors.h"
 #include "common/units.h"
 #include "spool/group_commit.h"
 #include "racktel/version.h"
@@ -74,6 +75,7 @@ void agent::start() {
   spdlog::info("racktel-agent {} starting for site {} rack {} (boot id {})", racktel_version(),
                config_.site, config_.rack, to_hex(boot_));
   open_drivers();
+  mark_descriptors_close_on_exec();  // whatever the drivers' libraries opened
   rebuild_catalog();
   if (spool_) {
     // What the last run could not deliver goes out first, as backlog, oldest first.
@@ -172,6 +174,8 @@ std::string agent::reload(agent_config next) {
   config_.drivers = next.drivers;
   config_.batch = next.batch;
   config_.log_level = next.log_level;
+  config_.control_groups = next.control_groups;
+  config_.control_gids = next.control_gids;
   spdlog::set_level(spdlog::level::from_str(config_.log_level));
   flush_batch();  // readings in hand go out under the catalog they were taken with
   batch_ = batch_builder(config_.batch.max_readings, batch_.last_sequence() + 1);

@@ -43,6 +43,8 @@ class agent {
 
   status_report report() const;
   const sensor_catalog& catalog() const { return catalog_; }
+  // Groups allowed to change the agent over the status socket (reloadable).
+  const std::vector<unsigned>& control_gids() const { return config_.control_gids; }
 
   // Live reload with a configuration that has already been validated:
   // drivers whose tables changed are reopened, the others keep running, and

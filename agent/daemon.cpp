@@ -1,21 +1,20 @@
 #include "daemon.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <csignal>
-
-#include "agent.h"
-#include "drivers/validate.h"
-
 #include <boost/json.hpp>
-#include "common/asio_event_loop.h"
-#include "service/service_notifier.h"
-#include "status/status_server.h"
-
+#include <csignal>
 #include <thread>
 
+#include "agent.h"
+#include "common/asio_event_loop.h"
+#include "drivers/validate.h"
+#include "service/service_notifier.h"
+#include "service/state_lock.h"
+#include "status/status_server.h"
 
 namespace racktel {
 
@@ -37,6 +36,8 @@ std::string service_status(const status_report& r) {
 }  // namespace
 
 int run_agent(const agent_config& config, const daemon_options& options) {
+  // Before anything touches the spool or the status socket.
+  const state_lock lock(config.state_dir);
   boost::asio::io_context io(1);
   auto loop = make_asio_event_loop(io);
   const std::string driver_dir = driver_directory(config.driver_dir);
@@ -57,24 +58,38 @@ int run_agent(const agent_config& config, const daemon_options& options) {
     return a.reload(std::move(*next.config));
   };
 
+  // Anyone who can connect (the socket's group) may read; changing the agent
+  // takes root, the agent's own user or a member of [agent] control_groups.
+  auto handle_command = [&a, &options, &reload](const std::string& command, const peer_credentials& peer) {
+    if (command == "status" || command.empty()) return to_json(a.report());
+    const bool allowed = may_change_agent(peer, ::geteuid(), a.control_gids());
+    if (command == "reload") {
+      if (!allowed) {
+        spdlog::warn("status socket: reload refused to uid {} (pid {}): not root, the agent's user or in "
+                     "[agent] control_groups", peer.uid, peer.pid);
+        return std::string(R"({"ok":false,"message":"not allowed: reloading takes root, the agent's user or a )"
+                           R"(member of [agent] control_groups","errors":[]})");
+      }
+      reload();
+      const reload_report r = a.report().reload;
+      boost::json::object o{{"ok", r.ok}, {"message", r.message},
+                            {"errors", boost::json::array(r.errors.begin(), r.errors.end())}};
+      return boost::json::serialize(o);
+    }
+#ifdef RACKTEL_TEST_HOOKS
+    if (options.test_hooks && allowed && command.starts_with("test-stall ")) {
+      const int ms = std::atoi(command.c_str() + 11);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the main loop, blocked on purpose
+      return std::string(R"({"stalled_ms":)") + std::to_string(ms) + "}";
+    }
+#else
+    (void)options;
+#endif
+    return std::string(R"({"error":"unknown command; expected \"status\" or \"reload\""})");
+  };
   std::unique_ptr<status_server> status;
   try {
-    status = std::make_unique<status_server>(io, config.status_socket, [&a, &options, &reload](const std::string& command) {
-      if (command == "status" || command.empty()) return to_json(a.report());
-      if (command == "reload") {
-        reload();
-        const reload_report r = a.report().reload;
-        boost::json::object o{{"ok", r.ok}, {"message", r.message},
-                              {"errors", boost::json::array(r.errors.begin(), r.errors.end())}};
-        return boost::json::serialize(o);
-      }
-      if (options.test_hooks && command.starts_with("test-stall ")) {
-        const int ms = std::atoi(command.c_str() + 11);
-        std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the main loop, blocked on purpose
-        return std::string(R"({"stalled_ms":)") + std::to_string(ms) + "}";
-      }
-      return std::string(R"({"error":"unknown command; expected \"status\" or \"reload\""})");
-    });
+    status = std::make_unique<status_server>(io, status_server_options{config.status_socket}, handle_command);
   } catch (const std::system_error& e) {
     // Telemetry matters more than the local status view: go on without it.
     spdlog::error("{}: {}; `racktel status` will not work", e.what(), e.code().message());

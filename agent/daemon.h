@@ -7,7 +7,8 @@ namespace racktel {
 
 struct daemon_options {
   // Accept `test-stall <ms>` on the status socket: blocks the main loop, so
-  // tests can check that the systemd watchdog stops being fed. Never in production.
+  // tests can check that the systemd watchdog stops being fed. Only debug
+  // builds (RACKTEL_TEST_HOOKS) have it; release builds do not know the flag.
   bool test_hooks = false;
 };
 

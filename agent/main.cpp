@@ -19,8 +19,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.set_version_flag("--version", racktel::racktel_version());
   racktel::daemon_options options;
+#ifdef RACKTEL_TEST_HOOKS
   app.add_flag("--enable-test-hooks", options.test_hooks, "accept test-only commands on the status socket")
-      ->group("");  // hidden: for racktel's own tests
+      ->group("");  // hidden: for racktel's own tests; debug builds only
+#endif
   CLI11_PARSE(app, argc, argv);
 
   // Paho has crashed on SIGPIPE during reconnects: a broken socket must be an error code, not a signal.

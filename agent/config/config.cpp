@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <grp.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -221,7 +223,7 @@ void read_agent(reader& r, const toml::table& root, agent_config& config) {
   if (agent == nullptr) return;
   r.reject_unknown(*agent, "agent",
                    {"site", "rack", "state_dir", "status_socket", "driver_dir", "log_level",
-                    "stale_after"});
+                    "stale_after", "control_groups"});
   r.string(*agent, "site", config.site, true);
   r.string(*agent, "rack", config.rack, true);
   for (auto [key, value] : {std::pair{"site", &config.site}, std::pair{"rack", &config.rack}}) {
@@ -240,6 +242,21 @@ void read_agent(reader& r, const toml::table& root, agent_config& config) {
     r.error(*node, "\"log_level\" must be one of trace, debug, info, warn, error, off");
   }
   r.integer(*agent, "stale_after", config.stale_after, 1, 1000);
+  if (const toml::node* node = agent->get("control_groups")) {
+    const auto* list = node->as_array();
+    if (list == nullptr) r.error(*node, "expected \"control_groups\" to be a list of group names");
+    for (std::size_t i = 0; list != nullptr && i < list->size(); ++i) {
+      const toml::node& element = *list->get(i);
+      const auto* name = element.as_string();
+      const ::group* g = name ? ::getgrnam(name->get().c_str()) : nullptr;
+      if (g == nullptr) {
+        r.error(element, name ? "no group \"" + name->get() + "\" on this system" : "expected a group name");
+        continue;
+      }
+      config.control_groups.push_back(name->get());
+      config.control_gids.push_back(g->gr_gid);
+    }
+  }
 }
 
 void read_batch(reader& r, const toml::table& root, batch_config& batch) {

@@ -82,6 +82,10 @@ struct agent_config {
   std::string driver_dir;  // default: the install's driver directory
   std::string log_level = "info";
   std::uint32_t stale_after = 3;  // consecutive failed reads before a sensor is stale
+  // Groups whose members may change the running agent over the status socket
+  // (reload, ...), besides root and the agent's own user. Resolved at load.
+  std::vector<std::string> control_groups;
+  std::vector<unsigned> control_gids;
   batch_config batch;
   spool_config spool;
   mqtt_config mqtt;

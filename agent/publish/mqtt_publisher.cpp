@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/descriptors.h"
 #include "common/units.h"
 #include "publish/tls_probe.h"
 
@@ -181,6 +182,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   status_.connected_since_ms = unix_now_ms();
   ++status_.connects;
   spdlog::info("mqtt: connected to {}", status_.server);
+  mark_descriptors_close_on_exec();  // Paho's socket is not opened close-on-exec
   publish_retained(topic_root_ + "/state", hooks_.online_state());
   publish_retained(topic_root_ + "/catalog", hooks_.catalog());
   catalogs_sent_ = {hooks_.catalog_version()};

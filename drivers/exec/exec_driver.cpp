@@ -6,139 +6,41 @@
 //   format = "json"                                    or "influx" (line protocol)
 //   max_output_bytes = 1048576                         stdout beyond this is an error
 //   resolution = 0.001                                 for sensors whose output gives none
+//   environment = ["IPMI_HOST=10.0.0.5"]               set in the command's environment
+//   pass_environment = ["CREDENTIALS_DIRECTORY"]       copied from the agent's environment
 //
-// The command runs in its own process group. At the read's deadline, or when
-// the host cancels, or when its output grows too large, the whole group is
-// killed (SIGKILL), so children it left behind go too. stderr goes to the log.
-// A non-zero exit or unparsable output yields error readings with the reason.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
+// The command runs under a reaper (command_runner.h): when it exits, or at the
+// read's deadline, or when the host cancels, or when its output grows too
+// large, everything it started is killed. It gets a minimal environment and
+// only its standard descriptors. stderr goes to the log, escaped and
+// rate-limited. A non-zero exit or unparsable output yields error readings
+// with the reason.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <exception>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "command_runner.h"
 #include "exec_output.h"
 #include "racktel/driver.h"
-
-extern char** environ;
 
 namespace racktel::exec {
 namespace {
 
-struct run_result {
-  std::string out;
-  std::string err;
-  std::string failure;  // why the run did not produce usable output; empty when it did
-};
-
-std::int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-run_result run_command(const std::vector<std::string>& argv, std::int64_t deadline_ns, const volatile int* cancel,
-                       std::size_t max_output) {
-  run_result result;
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    result.failure = std::string("pipe: ") + std::strerror(errno);
-    return result;
-  }
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    result.failure = std::string("pipe: ") + std::strerror(errno);
-    ::close(out_pipe[0]);
-    ::close(out_pipe[1]);
-    return result;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Its own process group, so that a kill reaches everything it started; and
-  // default signal handling (the agent ignores SIGPIPE, the command should not).
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (spawned != 0) {
-    result.failure = "cannot run " + argv[0] + ": " + std::strerror(spawned);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    return result;
-  }
-
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  bool open[2] = {true, true};
-  char buf[8192];
-  while (open[0] || open[1]) {
-    if (*cancel != 0) {
-      result.failure = "cancelled by the agent (deadline passed)";
-      break;
-    }
-    const std::int64_t left_ms = (deadline_ns - monotonic_ns()) / 1'000'000;
-    if (left_ms <= 0) {
-      result.failure = "killed at the deadline";
-      break;
-    }
-    for (int i = 0; i < 2; ++i) fds[i].fd = open[i] ? (i == 0 ? out_pipe[0] : err_pipe[0]) : -1;
-    const int ready = ::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left_ms, 20)));
-    if (ready < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (!open[i] || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        open[i] = false;
-        continue;
-      }
-      std::string& sink = i == 0 ? result.out : result.err;
-      if (i == 1 && sink.size() > 16384) continue;  // keep the log readable
-      sink.append(buf, static_cast<std::size_t>(n));
-    }
-    if (result.out.size() > max_output) {
-      result.failure = "output larger than " + std::to_string(max_output) + " bytes";
-      break;
-    }
-  }
-  // Whatever happened, nothing the command started outlives this read.
-  ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  ::close(out_pipe[0]);
-  ::close(err_pipe[0]);
-  if (result.failure.empty()) {
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-      result.failure = "exited with status " + std::to_string(WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
-      result.failure = std::string("killed by signal ") + ::strsignal(WTERMSIG(status));
-    }
-  }
-  return result;
+bool valid_environment_name(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 struct sensor {
@@ -149,10 +51,11 @@ struct sensor {
 
 struct instance {
   const racktel_host* host = nullptr;
-  std::vector<std::string> argv;
+  command_spec command;
   bool influx = false;
-  std::size_t max_output = 1U << 20U;
   double resolution = 0.001;
+  // stderr: at most 5 lines per run, 10 at once and 20 a minute per instance.
+  log_budget stderr_budget{10, 20};
   std::vector<sensor> sensors;
   std::uint64_t generation = 0;
   std::string last_failure;
@@ -182,9 +85,35 @@ int exec_open(const racktel_host* host, const racktel_config* config, std::uint3
         ok = false;
         continue;
       }
-      inst->argv.emplace_back(a);
+      inst->command.argv.emplace_back(a);
     }
-    if (has_shell == 1) inst->argv = {"/bin/sh", "-c", shell};
+    if (has_shell == 1) inst->command.argv = {"/bin/sh", "-c", shell};
+    // The environment: minimal, plus what the table asks for.
+    std::vector<std::string> pass, set;
+    auto read_list = [&](const char* list, std::vector<std::string>& into, bool assignments) {
+      const int n = config->array_size(config->ctx, list);
+      for (int i = 0; i < n; ++i) {
+        const std::string key = std::string(list) + "[" + std::to_string(i) + "]";
+        const char* v = nullptr;
+        if (config->get_string(config->ctx, key.c_str(), &v) != 1) {
+          ok = false;
+          continue;
+        }
+        const std::string entry = v;
+        const std::string name = assignments ? entry.substr(0, entry.find('=')) : entry;
+        if ((assignments && entry.find('=') == std::string::npos) || !valid_environment_name(name)) {
+          config->error(config->ctx, key.c_str(),
+                        assignments ? "expected \"NAME=value\" with NAME of letters, digits and _"
+                                    : "expected a variable name of letters, digits and _");
+          ok = false;
+          continue;
+        }
+        into.push_back(entry);
+      }
+    };
+    read_list("environment", set, true);
+    read_list("pass_environment", pass, false);
+    inst->command.environment = command_environment(pass, set);
     const char* format = nullptr;
     if (const int f = config->get_string(config->ctx, "format", &format); f == 1) {
       const std::string fmt = format;
@@ -196,13 +125,13 @@ int exec_open(const racktel_host* host, const racktel_config* config, std::uint3
     } else if (f < 0) {
       ok = false;
     }
-    std::int64_t max_output = static_cast<std::int64_t>(inst->max_output);
+    std::int64_t max_output = static_cast<std::int64_t>(inst->command.max_output);
     if (config->get_int(config->ctx, "max_output_bytes", &max_output) < 0) ok = false;
     if (max_output < 64 || max_output > (64LL << 20)) {
       config->error(config->ctx, "max_output_bytes", "expected 64 to 67108864 bytes");
       ok = false;
     }
-    inst->max_output = static_cast<std::size_t>(max_output);
+    inst->command.max_output = static_cast<std::size_t>(max_output);
     if (config->get_double(config->ctx, "resolution", &inst->resolution) < 0) ok = false;
     if (!(inst->resolution > 0 && std::isfinite(inst->resolution))) {
       config->error(config->ctx, "resolution", "expected a positive number");
@@ -248,24 +177,30 @@ void report_failure(instance& inst, const std::string& why) {
   ++inst.failures;
   // Once per change of reason, then every 100th time: a broken command must not flood the log.
   if (why != inst.last_failure || inst.failures % 100 == 0) {
-    inst.log(RACKTEL_LOG_ERROR, inst.argv.back() + ": " + why + " (" + std::to_string(inst.failures) +
+    inst.log(RACKTEL_LOG_ERROR, escape_for_log(inst.command.argv.back(), 200) + ": " + why + " (" + std::to_string(inst.failures) +
                                     " failed runs); its sensors read as errors");
   }
   inst.last_failure = why;
 }
 
+void log_stderr(instance& inst, const command_result& run) {
+  constexpr std::size_t lines_per_run = 5, line_bytes = 300;
+  const stderr_lines err = stderr_for_log(run.err, lines_per_run, line_bytes);
+  const std::size_t allowed = inst.stderr_budget.take(err.lines.size(), unix_now_ms());
+  inst.stderr_budget.suppress(err.more);
+  if (allowed == 0) return;  // what was left out is reported with the next lines that are logged
+  for (std::size_t i = 0; i < allowed; ++i) inst.log(RACKTEL_LOG_WARN, "stderr: " + err.lines[i]);
+  if (const std::uint64_t suppressed = inst.stderr_budget.take_suppressed(); suppressed > 0 || run.err_truncated) {
+    inst.log(RACKTEL_LOG_WARN, "stderr: " + std::to_string(suppressed) + " more line(s) not logged" +
+                                   (run.err_truncated ? "; stderr beyond 16 KiB was not read" : ""));
+  }
+}
+
 int exec_read(void* p, const racktel_read_request* request, std::uint32_t* written) noexcept {
   auto* inst = static_cast<instance*>(p);
   try {
-    run_result run = run_command(inst->argv, request->deadline_ns, request->cancel, inst->max_output);
-    std::size_t start = 0;
-    while (start < run.err.size()) {
-      const std::size_t end = run.err.find('\n', start);
-      const std::string line = run.err.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      if (!line.empty()) inst->log(RACKTEL_LOG_WARN, "stderr: " + line);
-      if (end == std::string::npos) break;
-      start = end + 1;
-    }
+    command_result run = run_command(inst->command, request->deadline_ns, request->cancel);
+    log_stderr(*inst, run);
     parse_result parsed;
     if (run.failure.empty()) {
       parsed = inst->influx ? parse_influx(run.out) : parse_json(run.out);

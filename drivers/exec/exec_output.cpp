@@ -1,6 +1,7 @@
 #include "exec_output.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -221,6 +222,94 @@ parse_result parse_influx(std::string_view text) {
     }
   }
   return result;
+}
+
+}  // namespace racktel::exec
+
+namespace racktel::exec {
+
+std::string escape_for_log(std::string_view text, std::size_t max_bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  auto escape = [&out](unsigned char c) {
+    out += "\\x";
+    out += hex[c >> 4U];
+    out += hex[c & 0xFU];
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    if (out.size() >= max_bytes) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      out += "\\\\";
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      escape(c);
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      // Keep a well-formed UTF-8 sequence (no overlongs, no surrogates); escape anything else byte by byte.
+      const std::size_t length = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+      bool ok = length > 0 && c < 0xF5 && i + length <= text.size();
+      for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0U) == 0x80U;
+      if (ok && length >= 3) {
+        const auto c1 = static_cast<unsigned char>(text[i + 1]);
+        if (c == 0xE0 && c1 < 0xA0) ok = false;  // overlong
+        if (c == 0xED && c1 >= 0xA0) ok = false; // surrogate
+        if (c == 0xF0 && c1 < 0x90) ok = false;  // overlong
+        if (c == 0xF4 && c1 >= 0x90) ok = false; // beyond U+10FFFF
+      }
+      if (ok) {
+        out.append(text.substr(i, length));
+        i += length;
+      } else {
+        escape(c);
+        ++i;
+      }
+    }
+  }
+  return out;
+}
+
+stderr_lines stderr_for_log(std::string_view err, std::size_t max_lines, std::size_t max_line_bytes) {
+  stderr_lines result;
+  std::size_t start = 0;
+  while (start < err.size()) {
+    std::size_t end = err.find('\n', start);
+    if (end == std::string_view::npos) end = err.size();
+    std::string_view line = err.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) {
+      if (result.lines.size() < max_lines) {
+        result.lines.push_back(escape_for_log(line, max_line_bytes));
+      } else {
+        ++result.more;
+      }
+    }
+    start = end + 1;
+  }
+  return result;
+}
+
+std::size_t log_budget::take(std::size_t wanted, std::int64_t now_ms) {
+  if (last_ms_ >= 0 && now_ms > last_ms_) {
+    tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_ms - last_ms_) * per_ms_);
+  }
+  if (last_ms_ < 0 || now_ms > last_ms_) last_ms_ = now_ms;
+  const auto allowed = std::min(wanted, static_cast<std::size_t>(tokens_));
+  tokens_ -= static_cast<double>(allowed);
+  suppressed_ += wanted - allowed;
+  return allowed;
+}
+
+std::uint64_t log_budget::take_suppressed() {
+  const std::uint64_t n = suppressed_;
+  suppressed_ = 0;
+  return n;
 }
 
 }  // namespace racktel::exec

@@ -1,5 +1,6 @@
 // The exec driver: its output parsers, and real commands run through the ABI.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -168,4 +169,74 @@ TEST_CASE("exec: config errors") {
   auto fmt = exec_instance("command = [\"a\"]\nformat = \"xml\"\n");
   REQUIRE(fmt.errors.size() == 1);
   CHECK(fmt.errors[0].message.find("expected \"json\" or \"influx\"") != std::string::npos);
+}
+
+TEST_CASE("exec: the command gets only its three standard descriptors") {
+  // A descriptor the agent holds without close-on-exec (a library's socket, say).
+  const int leaked = ::open("/dev/null", O_RDONLY);
+  REQUIRE(leaked > 2);
+  auto e = exec_instance("shell = \"echo fds count=$(ls /proc/self/fd | wc -l)\"\nformat = \"influx\"\n");
+  REQUIRE(e.instance);
+  auto r = e.read();
+  ::close(leaked);
+  // 0, 1, 2 and the directory ls itself reads, nothing more.
+  CHECK(r["fds.count"] == std::pair<std::uint32_t, double>{RACKTEL_READING_OK, 4.0});
+}
+
+TEST_CASE("exec: a command that daemonizes is read to its exit and leaves nothing behind") {
+  script_dir d;
+  const std::string marker = "racktel-exec-daemon-" + std::to_string(::getpid());
+  fs::copy_file("/bin/sleep", d.path / marker);
+  const std::string sleeper = (d.path / marker).string();
+  // setsid leaves the process group and the double fork leaves the parent;
+  // the daemon keeps stdout open, so EOF never comes while it lives.
+  const std::string cmd = d.script("daemonize", "setsid sh -c '" + sleeper + " 300 & ' \necho '{\"x\": 1}'");
+  auto e = exec_instance("command = [\"" + cmd + "\"]\n");
+  REQUIRE(e.instance);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = e.read(nullptr, 10'000);
+  CHECK(r["x"] == std::pair<std::uint32_t, double>{RACKTEL_READING_OK, 1.0});  // not "killed at the deadline"
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  const int leftovers = std::system(("pgrep -f '[r]" + marker.substr(1) + "' >/dev/null").c_str());
+  CHECK(leftovers != 0);
+}
+
+TEST_CASE("exec: the environment is minimal plus what the table asks for") {
+  ::setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+  ::setenv("RACKTEL_TEST_PASSED", "7", 1);
+  auto e = exec_instance(
+      "shell = \"echo env notify=${#NOTIFY_SOCKET}i,passed=${RACKTEL_TEST_PASSED:-0},set=$SITE_NO,count=$(env | wc -l)\"\n"
+      "format = \"influx\"\n"
+      "environment = [\"SITE_NO=42\"]\n"
+      "pass_environment = [\"RACKTEL_TEST_PASSED\", \"RACKTEL_TEST_UNSET\"]\n");
+  ::unsetenv("NOTIFY_SOCKET");
+  REQUIRE(e.instance);
+  auto r = e.read();
+  CHECK(r["env.notify"].second == 0.0);
+  CHECK(r["env.passed"].second == 7.0);
+  CHECK(r["env.set"].second == 42.0);
+  // PATH, LC_ALL, SITE_NO, RACKTEL_TEST_PASSED, and what sh itself adds (PWD, SHLVL, _).
+  CHECK(r["env.count"].second <= 7.0);
+  auto bad = exec_instance("command = [\"a\"]\nenvironment = [\"NO_EQUALS\"]\npass_environment = [\"BAD NAME\"]\n");
+  CHECK_FALSE(bad.instance);
+  REQUIRE(bad.errors.size() == 2);
+  CHECK(bad.errors[0].message.find("expected \"NAME=value\"") != std::string::npos);
+}
+
+TEST_CASE("exec: stderr is escaped, cut and rate-limited") {
+  CHECK(exec::escape_for_log("ok \x1b[31mred\x1b[0m\tnew\\", 100) == "ok \\x1b[31mred\\x1b[0m\\x09new\\\\");
+  CHECK(exec::escape_for_log("25 \xc2\xb0" "C", 100) == "25 \xc2\xb0" "C");           // valid UTF-8 kept
+  CHECK(exec::escape_for_log("bad \xc0\xaf \xed\xa0\x80", 100) == "bad \\xc0\\xaf \\xed\\xa0\\x80");
+  CHECK(exec::escape_for_log("abcdef", 3) == "abc...");
+  auto lines = exec::stderr_for_log("one\r\n\ntwo\nthree\nfour", 2, 100);
+  CHECK(lines.lines == std::vector<std::string>{"one", "two"});
+  CHECK(lines.more == 2);
+
+  exec::log_budget budget(10, 20);  // 10 at once, 20 a minute
+  CHECK(budget.take(8, 0) == 8);
+  CHECK(budget.take(8, 0) == 2);
+  CHECK(budget.take_suppressed() == 6);
+  CHECK(budget.take(5, 3'000) == 1);   // 3 s refill one line
+  CHECK(budget.take(5, 63'000) == 5);  // a minute later, up to the burst again
+  CHECK(budget.take(100, 63'000) == 5);
 }
