@@ -110,6 +110,7 @@ agent::driver_slot agent::open_slot(const driver_config& dc) {
     return slot;
   }
   auto opened = driver_instance::open(dc, std::move(*loaded.driver), 0);
+  for (const auto& w : opened.warnings) spdlog::warn("{}", w.to_string());
   if (!opened.instance) {
     for (const auto& e : opened.errors) spdlog::error("{}", e.to_string());
     slot.error = opened.errors.empty() ? opened.failure : opened.errors.front().to_string();

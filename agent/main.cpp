@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? loaded.config->log_level : log_level));
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w.to_string());
   if (loaded.config->mqtt.uses_tls() && !loaded.config->mqtt.verify_hostname) {
     spdlog::warn("mqtt: verify_hostname = false: any certificate from the configured CA is accepted for any "
                  "broker name; use it in the lab only");

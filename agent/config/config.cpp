@@ -1,14 +1,19 @@
 #include "config.h"
 
 #include <grp.h>
+#include <sys/un.h>
 
 #include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <tuple>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "common/units.h"
+#include "config/secrets.h"
 
 namespace racktel {
 
@@ -50,8 +55,20 @@ namespace {
 // messages that say what was expected.
 class reader {
  public:
-  reader(std::string file, std::vector<config_error>& errors)
-      : file_(std::move(file)), errors_(errors) {}
+  reader(std::string file, std::vector<config_error>& errors, std::vector<config_error>& warnings)
+      : file_(std::move(file)), errors_(errors), warnings_(warnings) {}
+
+  bool strict = false;  // [agent] security = "strict": warnings are errors
+
+  // Something that works but should not be so: a warning, or an error when strict.
+  void weakness(const toml::node& node, const std::string& message) {
+    if (strict) {
+      error(node, message + " (refused: [agent] security = \"strict\")");
+      return;
+    }
+    const auto& where = node.source();
+    warnings_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), message});
+  }
 
   void error(const toml::node& node, const std::string& message) { error_at(node.source(), message); }
   void error_at(const toml::source_region& where, const std::string& message) {
@@ -176,30 +193,46 @@ class reader {
   }
 
   // "${CREDENTIALS_DIRECTORY}/name" -> the file systemd's LoadCredential= made.
-  std::string expand_credentials(const toml::node& node, std::string path) {
-    static constexpr std::string_view var = "${CREDENTIALS_DIRECTORY}";
-    const std::size_t at = path.find(var);
-    if (at == std::string::npos) return path;
-    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-    if (dir == nullptr) {
-      error(node, "\"" + path + "\" uses ${CREDENTIALS_DIRECTORY}, which is not set (it comes from systemd's "
-                  "LoadCredential=)");
-      return {};
-    }
-    return path.replace(at, var.size(), dir);
+  std::string expand_credentials(const toml::node& node, const std::string& path) {
+    std::string why;
+    std::string expanded = expand_credentials_directory(path, why);
+    if (!why.empty()) error(node, why);
+    return expanded;
   }
 
   // The first line of a file holding a secret; the secret never appears in a message.
   std::optional<std::string> secret_file(const toml::node& node, const std::string& path) {
     const std::string expanded = expand_credentials(node, path);
     if (expanded.empty()) return std::nullopt;
-    std::ifstream in(expanded);
-    std::string secret;
-    if (!in || !std::getline(in, secret)) {
-      error(node, "cannot read the secret from \"" + expanded + "\"");
+    secret_read read = read_secret_file(expanded);
+    if (!read.check.error.empty()) {
+      error(node, read.check.error);
       return std::nullopt;
     }
-    return secret;
+    if (!read.check.warning.empty()) weakness(node, read.check.warning);
+    return read.value;
+  }
+
+  // A PEM file (CA, certificate, key) that must exist now, not at the first connect.
+  std::string pem_file(const toml::node& node, const std::string& path, std::string_view key, bool secret) {
+    const std::string expanded = expand_credentials(node, path);
+    if (expanded.empty()) return {};
+    const secret_file_check check = check_secret_file(expanded, 1U << 20U);
+    if (!check.error.empty()) {
+      error(node, std::string(key) + ": " + check.error);
+      return expanded;
+    }
+    if (secret && !check.warning.empty()) weakness(node, check.warning);
+    std::ifstream in(expanded, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool pem = secret ? text.find("-----BEGIN ") != std::string::npos &&
+                                  text.find("PRIVATE KEY-----") != std::string::npos
+                            : text.find("-----BEGIN CERTIFICATE-----") != std::string::npos;
+    if (!pem) {
+      error(node, std::string(key) + ": \"" + expanded + "\" is not a PEM " +
+                      (secret ? "private key" : "certificate") + " file");
+    }
+    return expanded;
   }
 
   const std::string& file() const { return file_; }
@@ -208,7 +241,45 @@ class reader {
  private:
   std::string file_;
   std::vector<config_error>& errors_;
+  std::vector<config_error>& warnings_;
 };
+
+// scheme://host:port, with host a name, an IPv4 address or [IPv6], and nothing else.
+bool valid_broker_uri(const std::string& uri) {
+  if (!(uri.starts_with("tcp://") || uri.starts_with("ssl://"))) return false;
+  const std::string rest = uri.substr(6);
+  std::size_t port_at = 0;
+  if (rest.starts_with("[")) {
+    const std::size_t close = rest.find(']');
+    if (close == std::string::npos || close == 1) return false;
+    const std::string host = rest.substr(1, close - 1);
+    if (!std::all_of(host.begin(), host.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; })) {
+      return false;
+    }
+    if (close + 1 >= rest.size() || rest[close + 1] != ':') return false;
+    port_at = close + 2;
+  } else {
+    const std::size_t colon = rest.find(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    const std::string host = rest.substr(0, colon);
+    if (!std::all_of(host.begin(), host.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'; })) {
+      return false;
+    }
+    port_at = colon + 1;
+  }
+  const std::string port = rest.substr(port_at);
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  const long number = std::stol(port);
+  return number >= 1 && number <= 65535;
+}
+
+bool valid_client_id(const std::string& id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
 
 // Site, rack and instance names become MQTT topic levels and ids.
 bool is_identifier(const std::string& s) {
@@ -223,7 +294,13 @@ void read_agent(reader& r, const toml::table& root, agent_config& config) {
   if (agent == nullptr) return;
   r.reject_unknown(*agent, "agent",
                    {"site", "rack", "state_dir", "status_socket", "driver_dir", "log_level",
-                    "stale_after", "control_groups"});
+                    "stale_after", "control_groups", "security"});
+  std::string security = "warn";
+  r.string(*agent, "security", security);
+  if (security != "warn" && security != "strict") {
+    r.error(*agent->get("security"), "\"security\" must be \"warn\" or \"strict\"");
+  }
+  config.strict_security = r.strict = security == "strict";
   r.string(*agent, "site", config.site, true);
   r.string(*agent, "rack", config.rack, true);
   for (auto [key, value] : {std::pair{"site", &config.site}, std::pair{"rack", &config.rack}}) {
@@ -234,7 +311,19 @@ void read_agent(reader& r, const toml::table& root, agent_config& config) {
     }
   }
   r.string(*agent, "state_dir", config.state_dir);
+  if (const toml::node* node = agent->get("state_dir"); node && config.state_dir.empty()) {
+    r.error(*node, "\"state_dir\" must not be empty; expected a directory such as \"/var/lib/racktel\"");
+  }
   r.string(*agent, "status_socket", config.status_socket);
+  if (const toml::node* node = agent->get("status_socket")) {
+    constexpr std::size_t unix_path_max = sizeof(sockaddr_un::sun_path) - 1;
+    if (config.status_socket.empty()) {
+      r.error(*node, "\"status_socket\" must not be empty; expected a path such as \"/run/racktel/status.sock\"");
+    } else if (config.status_socket.size() > unix_path_max) {
+      r.error(*node, "\"status_socket\" is " + std::to_string(config.status_socket.size()) +
+                         " bytes long; a Unix socket path holds at most " + std::to_string(unix_path_max));
+    }
+  }
   r.string(*agent, "driver_dir", config.driver_dir);
   r.string(*agent, "log_level", config.log_level);
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
@@ -306,8 +395,9 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
       // mqtt:// and mqtts:// are accepted as the conventional spellings of Paho's tcp:// and ssl://.
       if (value.starts_with("mqtt://")) value = "tcp://" + value.substr(7);
       if (value.starts_with("mqtts://")) value = "ssl://" + value.substr(8);
-      if (!(value.starts_with("tcp://") || value.starts_with("ssl://")) || value.size() <= 6) {
-        r.error(uri, "expected a broker URI such as \"tcp://127.0.0.1:1883\" or \"mqtts://host:8883\"");
+      if (!valid_broker_uri(value)) {
+        r.error(uri, "expected a broker URI \"tcp://host:port\" or \"mqtts://host:port\" (IPv6 as [::1]), got \"" +
+                         (s ? s->get() : std::string()) + "\"");
         continue;
       }
       mqtt.brokers.push_back(value);
@@ -315,6 +405,10 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
   }
   mqtt.client_id = "racktel-" + config.site + "-" + config.rack;
   r.string(*table, "client_id", mqtt.client_id);
+  if (const toml::node* node = table->get("client_id"); node && !valid_client_id(mqtt.client_id)) {
+    r.error(*node, "\"client_id\" must be 1-128 characters of letters, digits, '-', '_', '.' or ':' (brokers refuse "
+                   "others)");
+  }
   using std::chrono::milliseconds;
   r.duration(*table, "keepalive", mqtt.keepalive, milliseconds(1000), milliseconds(3600000));
   r.duration(*table, "connect_timeout", mqtt.connect_timeout, milliseconds(100), milliseconds(120000));
@@ -325,6 +419,10 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
   }
   r.optional_string(*table, "username", mqtt.username);
   r.optional_string(*table, "password", mqtt.password);
+  if (mqtt.password) {
+    r.weakness(*table->get("password"), "the broker password is written in the configuration file, which other "
+                                        "users may read; put it in a file of mode 0600 and use \"password_file\"");
+  }
   std::optional<std::string> password_file;
   r.optional_string(*table, "password_file", password_file);
   if (password_file) {
@@ -335,17 +433,13 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
       mqtt.password = r.secret_file(node, *password_file);
     }
   }
-  // TLS material: files must exist and be readable now, not at the first connect.
-  for (auto [key, target] : {std::pair{"ca_file", &mqtt.ca_file}, std::pair{"cert_file", &mqtt.cert_file},
-                             std::pair{"key_file", &mqtt.key_file}}) {
+  // TLS material: files must exist, be what they claim, and be readable now, not at the first connect.
+  for (auto [key, target, secret] : {std::tuple{"ca_file", &mqtt.ca_file, false},
+                                     std::tuple{"cert_file", &mqtt.cert_file, false},
+                                     std::tuple{"key_file", &mqtt.key_file, true}}) {
     std::optional<std::string> path;
     r.optional_string(*table, key, path);
-    if (!path) continue;
-    const toml::node& node = *table->get(key);
-    *target = r.expand_credentials(node, *path);
-    if (!target->empty() && !std::ifstream(*target)) {
-      r.error(node, "cannot read \"" + *target + "\" (" + key + ")");
-    }
+    if (path) *target = r.pem_file(*table->get(key), *path, key, secret);
   }
   std::optional<std::string> key_password_file;
   r.optional_string(*table, "key_password_file", key_password_file);
@@ -356,6 +450,11 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
   r.boolean(*table, "verify_hostname", mqtt.verify_hostname);
   if (!mqtt.uses_tls() && (!mqtt.ca_file.empty() || !mqtt.cert_file.empty())) {
     r.error_in(*table, "TLS files are set but no broker uses ssl:// or mqtts://");
+  }
+  const bool cleartext = std::any_of(mqtt.brokers.begin(), mqtt.brokers.end(),
+                                     [](const std::string& b) { return b.starts_with("tcp://"); });
+  if (cleartext && (mqtt.username || mqtt.password)) {
+    r.weakness(*table->get("brokers"), "credentials are sent in cleartext to a tcp:// broker; use mqtts://");
   }
   r.byte_size(*table, "queue_limit", mqtt.queue_limit_bytes, 64 * 1024, 1ULL << 34U);
   r.integer(*table, "max_inflight", mqtt.max_inflight, 1, 65535);
@@ -403,6 +502,22 @@ void read_drivers(reader& r, const toml::table& root, agent_config& config,
         if (r.errors().size() == before) d.group_intervals[std::string(key.str())] = interval;
       }
     }
+    // A read still running at the next tick makes that tick a TIMEOUT: a deadline
+    // past the interval can never be met.
+    if (d.deadline) {
+      const toml::node& at = *t.get("deadline");
+      if (t.get("interval") != nullptr && *d.deadline > d.interval) {
+        r.error(at, "\"deadline\" (" + format_duration(*d.deadline) + ") is longer than \"interval\" (" +
+                        format_duration(d.interval) + "); a read must end before the next one is due");
+      }
+      for (const auto& [group, interval] : d.group_intervals) {
+        if (*d.deadline > interval) {
+          r.error(at, "\"deadline\" (" + format_duration(*d.deadline) + ") is longer than group \"" + group +
+                          "\"'s interval (" + format_duration(interval) + ")");
+        }
+      }
+    }
+    d.strict_security = config.strict_security;
     config.drivers.push_back(std::move(d));
   }
 }
@@ -411,7 +526,7 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   config_result result;
   agent_config config;
   config.source_file = source;
-  reader r(source, result.errors);
+  reader r(source, result.errors, result.warnings);
   r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "drivers"});
   read_agent(r, *document, config);
   read_batch(r, *document, config.batch);

@@ -32,6 +32,7 @@ struct driver_config {
   std::optional<std::chrono::milliseconds> deadline;  // default: each group's interval
   std::map<std::string, std::chrono::milliseconds> group_intervals;
   bool enabled = true;
+  bool strict_security = false;  // from [agent] security
   // The instance's table, handed to the driver through the ABI config view.
   std::shared_ptr<const toml::table> table;
   std::string source_file;
@@ -86,6 +87,9 @@ struct agent_config {
   // (reload, ...), besides root and the agent's own user. Resolved at load.
   std::vector<std::string> control_groups;
   std::vector<unsigned> control_gids;
+  // "strict": what is only warned about otherwise is refused (secrets readable
+  // by others, a password inline, credentials sent in cleartext).
+  bool strict_security = false;
   batch_config batch;
   spool_config spool;
   mqtt_config mqtt;
@@ -95,6 +99,9 @@ struct agent_config {
 struct config_result {
   std::optional<agent_config> config;
   std::vector<config_error> errors;
+  // Things that work but should not be so (a secret readable by others, a
+  // password sent in cleartext); errors instead with [agent] security = "strict".
+  std::vector<config_error> warnings;
   bool ok() const { return config.has_value() && errors.empty(); }
 };
 

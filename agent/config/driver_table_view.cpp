@@ -4,6 +4,7 @@
 #include <array>
 
 #include "common/units.h"
+#include "config/secrets.h"
 
 namespace racktel {
 namespace {
@@ -39,15 +40,47 @@ void driver_table_view::add_error(const toml::node* node, const std::string& mes
   errors_.push_back(std::move(e));
 }
 
+void driver_table_view::add_weakness(const toml::node* node, const std::string& message) {
+  if (driver_.strict_security) {
+    add_error(node, message + " (refused: [agent] security = \"strict\")");
+    return;
+  }
+  const std::size_t before = errors_.size();
+  add_error(node, message);
+  warnings_.push_back(errors_.back());
+  errors_.resize(before);
+}
+
 void driver_table_view::type_error(const toml::node& node, const char* key, const char* expected) {
   add_error(&node, "expected \"" + std::string(key) + "\" to be " + expected);
 }
 
 int driver_table_view::get_string(void* ctx, const char* key, const char** value) {
-  auto node = self(ctx).lookup(key);
+  auto& view = self(ctx);
+  auto node = view.lookup(key);
   if (!node) return 0;
   if (const auto* s = node.as_string()) {
     *value = s->get().c_str();  // owned by the document, which outlives the driver's open call
+    // Files named by a driver's table get what the agent's own get: the
+    // credentials directory expanded, and secrets checked.
+    const std::string_view name(key);
+    if (name.ends_with("_file")) {
+      std::string why;
+      std::string path = expand_credentials_directory(s->get(), why);
+      if (!why.empty()) {
+        view.add_error(node.node(), why);
+        return -1;
+      }
+      if (name.ends_with("password_file") || name.ends_with("key_file")) {
+        const secret_file_check check = check_secret_file(path);
+        if (!check.error.empty()) {
+          view.add_error(node.node(), "\"" + std::string(key) + "\": " + check.error);
+          return -1;
+        }
+        if (!check.warning.empty()) view.add_weakness(node.node(), "\"" + std::string(key) + "\": " + check.warning);
+      }
+      *value = view.strings_.emplace_back(std::move(path)).c_str();
+    }
     return 1;
   }
   self(ctx).type_error(*node.node(), key, "a string");

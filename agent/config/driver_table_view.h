@@ -2,6 +2,7 @@
 // and afterwards reports every key the driver never asked for as unknown.
 #pragma once
 
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ class driver_table_view {
 
   // Errors recorded by the driver or by type mismatches, with file:line:column.
   const std::vector<config_error>& errors() const { return errors_; }
+  // Weaknesses (a secret file others can read): errors instead under [agent] security = "strict".
+  const std::vector<config_error>& warnings() const { return warnings_; }
   // Adds an "unknown key" error for each key neither the host nor the driver read.
   void report_unknown_keys();
 
@@ -29,6 +32,7 @@ class driver_table_view {
   // Positions the error at `where` (a key) when known, else at `node`, else at the table.
   void add_error(const toml::node* node, const std::string& message,
                  const toml::source_region* where = nullptr);
+  void add_weakness(const toml::node* node, const std::string& message);
   void walk_unknown(const toml::node& node, const std::string& path, const toml::source_region* key_source);
 
   static int get_string(void* ctx, const char* key, const char** value);
@@ -43,6 +47,8 @@ class driver_table_view {
   racktel_config abi_;
   std::set<std::string> used_;
   std::vector<config_error> errors_;
+  std::vector<config_error> warnings_;
+  std::deque<std::string> strings_;  // expanded paths handed to the driver; stable addresses
 };
 
 }  // namespace racktel

@@ -47,6 +47,7 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
   const int rc = self->driver_.descriptor.open(&self->host_, view.abi(), open_flags, &self->handle_);
   if (rc == RACKTEL_DRIVER_OK) view.report_unknown_keys();
   result.errors = view.errors();
+  result.warnings = view.warnings();
   if (rc != RACKTEL_DRIVER_OK || !result.errors.empty()) {
     if (rc == RACKTEL_DRIVER_OK) {
       self->driver_.descriptor.close(self->handle_);

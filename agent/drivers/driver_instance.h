@@ -42,6 +42,7 @@ class driver_instance {
   struct open_result {
     std::unique_ptr<driver_instance> instance;
     std::vector<config_error> errors;  // config errors, each with file:line:column
+    std::vector<config_error> warnings;  // weaknesses worth saying (a secret file others can read)
     std::string failure;               // open failed for another reason (device, driver)
   };
 

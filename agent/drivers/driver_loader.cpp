@@ -1,6 +1,11 @@
 #include "driver_loader.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include <cstring>
 #include <filesystem>
@@ -12,7 +17,39 @@ namespace {
 constexpr std::size_t descriptor_size_v1_0 = offsetof(racktel_driver, catalog_generation) +
                                              sizeof(racktel_driver::catalog_generation);
 
+std::string mode_text(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
 }  // namespace
+
+std::string check_module_trust(const std::string& path, uid_t trusted_uid) {
+  // Loading a module runs its code as the agent: whoever could have written
+  // it, or replaced it through its directory, would run code as the agent.
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  if (ec) return "cannot resolve " + path + ": " + ec.message();
+  std::filesystem::path at = absolute;
+  for (bool file = true;; file = false) {
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) return "cannot check " + at.string() + ": " + std::strerror(errno);
+    if (st.st_uid != 0 && st.st_uid != trusted_uid) {
+      return (file ? "module " : "directory ") + at.string() + " is owned by uid " + std::to_string(st.st_uid) +
+             ", neither root nor the agent's user: anyone with that uid could put code into the agent";
+    }
+    const bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    // A sticky directory (/tmp) lets others add files but not replace ours.
+    if (others_write && (file || (st.st_mode & S_ISVTX) == 0)) {
+      return (file ? "module " : "directory ") + at.string() + " is writable by its group or by everyone (mode " +
+             mode_text(st.st_mode) + "): anyone who can write it could put code into the agent";
+    }
+    if (!at.has_relative_path()) break;  // the root directory, checked
+    at = at.parent_path();
+  }
+  return {};
+}
 
 std::string check_descriptor(const racktel_driver* d, std::string_view expected_type) {
   if (d == nullptr) return "the entry point returned no descriptor";
@@ -70,6 +107,10 @@ load_result driver_loader::load(const std::string& type,
 
 load_result driver_loader::load_module(const std::string& path, std::string_view expected_type) {
   load_result result;
+  if (std::string why = check_module_trust(path, ::geteuid()); !why.empty()) {
+    result.error = "driver module " + path + " refused: " + why;
+    return result;
+  }
   // RTLD_LOCAL keeps one module's symbols from resolving another's.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {

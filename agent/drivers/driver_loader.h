@@ -3,6 +3,8 @@
 // loaded with dlopen. Every descriptor passes the same ABI checks.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +29,13 @@ struct load_result {
 
 // Pure ABI check of a descriptor: empty when acceptable, else the reason.
 std::string check_descriptor(const racktel_driver* d, std::string_view expected_type);
+
+// Whether the module at `path` can be trusted with the agent's identity: the
+// file and every directory above it belong to root or `trusted_uid`, and none
+// is writable by a group or by everyone (a sticky directory such as /tmp may
+// be). Empty when trusted, else why not. Run before dlopen, by the agent and
+// by `racktel check-config` alike (checking a config runs module code).
+std::string check_module_trust(const std::string& path, uid_t trusted_uid);
 
 // The drivers compiled into this binary (generated from the build options).
 std::vector<const racktel_driver*> builtin_drivers();

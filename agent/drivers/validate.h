@@ -9,6 +9,8 @@
 
 namespace racktel {
 
-std::vector<config_error> validate_drivers(const agent_config& config, const driver_loader& loader);
+// Returns the errors; weaknesses that are not errors go to `warnings` when given.
+std::vector<config_error> validate_drivers(const agent_config& config, const driver_loader& loader,
+                                           std::vector<config_error>* warnings = nullptr);
 
 }  // namespace racktel

@@ -1,5 +1,8 @@
 #include "codec.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <cmath>
 
 #include "racktel/driver.h"
@@ -109,8 +112,13 @@ std::optional<batch_header> peek_batch_header(std::string_view bytes) {
                       batch.replayed()};
 }
 
-decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& catalog) {
+decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& catalog, const decode_limits& limits) {
   decode_result result;
+  if (bytes.size() > limits.max_payload_bytes) {
+    result.error = "payload of " + std::to_string(bytes.size()) + " bytes is larger than the limit of " +
+                   std::to_string(limits.max_payload_bytes);
+    return result;
+  }
   v1::DataBatch batch;
   if (!batch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     result.error = "not a valid DataBatch protobuf";
@@ -129,36 +137,49 @@ decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& ca
   for (int si = 0; si < batch.scans_size(); ++si) {
     const v1::Scan& in = batch.scans(si);
     const std::string where = "scan " + std::to_string(si) + ": ";
-    time += in.time_delta_ms();
-    scan s;
-    s.time_ms = time;
+    // Crafted deltas must not wrap the clock (signed overflow is undefined behaviour).
+    if (__builtin_add_overflow(time, in.time_delta_ms(), &time)) {
+      result.error = where + "time_delta_ms overflows the time";
+      return result;
+    }
     if (in.index_runs_size() % 2 != 0) {
       result.error = where + "index_runs has an odd number of entries";
       return result;
     }
-    std::uint64_t next = 0;
+    // First the runs alone: their total must match the values before anything is allocated.
+    std::uint64_t next = 0, total = 0;
     for (int k = 0; k < in.index_runs_size(); k += 2) {
       const std::uint64_t start = next + in.index_runs(k);
       const std::uint64_t length = in.index_runs(k + 1);
-      if (start + length > sensor_count) {
-        result.error = where + "sensor index " + std::to_string(start + length - 1) +
-                       " is beyond the catalog's " + std::to_string(sensor_count) + " sensors";
+      if (start > sensor_count || length > sensor_count - start) {
+        result.error = where + "index run at " + std::to_string(start) + " of " + std::to_string(length) +
+                       " sensors goes beyond the catalog's " + std::to_string(sensor_count) + " sensors";
         return result;
       }
+      next = start + length;
+      total += length;
+    }
+    if (static_cast<std::uint64_t>(in.values_size()) != total || in.status_positions_size() != in.statuses_size()) {
+      result.error = where + "value or status counts do not match the sensor indices";
+      return result;
+    }
+    scan s;
+    s.time_ms = time;
+    s.readings.reserve(static_cast<std::size_t>(total));
+    next = 0;
+    for (int k = 0; k < in.index_runs_size(); k += 2) {
+      const std::uint64_t start = next + in.index_runs(k);
+      const std::uint64_t length = in.index_runs(k + 1);
       for (std::uint64_t i = start; i < start + length; ++i) {
         s.readings.push_back({static_cast<std::uint32_t>(i), RACKTEL_READING_OK, 0.0});
       }
       next = start + length;
     }
-    if (static_cast<std::size_t>(in.values_size()) != s.readings.size() ||
-        in.status_positions_size() != in.statuses_size()) {
-      result.error = where + "value or status counts do not match the sensor indices";
-      return result;
-    }
     for (int k = 0; k < in.status_positions_size(); ++k) {
       const std::uint32_t pos = in.status_positions(k);
       if (pos >= s.readings.size()) {
-        result.error = where + "status position " + std::to_string(pos) + " is out of range";
+        result.error = where + "status position " + std::to_string(pos) + " is out of range (" +
+                       std::to_string(s.readings.size()) + " readings)";
         return result;
       }
       s.readings[pos].status = static_cast<std::uint32_t>(in.statuses(k));
@@ -166,8 +187,12 @@ decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& ca
     for (std::size_t k = 0; k < s.readings.size(); ++k) {
       reading& r = s.readings[k];
       if (!carries_value(r.status)) continue;
-      previous[r.sensor] += in.values(static_cast<int>(k));
-      r.value = static_cast<double>(previous[r.sensor]) * catalog.sensors[r.sensor].resolution;
+      std::int64_t& value = previous[r.sensor];
+      if (__builtin_add_overflow(value, in.values(static_cast<int>(k)), &value)) {
+        result.error = where + "the value of sensor " + std::to_string(r.sensor) + " overflows";
+        return result;
+      }
+      r.value = static_cast<double>(value) * catalog.sensors[r.sensor].resolution;
     }
     out.scans.push_back(std::move(s));
   }
@@ -229,20 +254,73 @@ std::string encode_catalog(const sensor_catalog& catalog, const boot_id& boot, s
   return out.SerializeAsString();
 }
 
-std::optional<decoded_catalog> decode_catalog(std::string_view bytes) {
+namespace {
+
+// Counts the sensors of a serialised Catalog without building them: a small
+// payload can declare millions of empty sensors, each costing hundreds of
+// bytes once parsed.
+std::optional<std::size_t> count_catalog_sensors(std::string_view bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  std::size_t sensors = 0;
+  while (const std::uint32_t tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == 4) ++sensors;
+    if (!WireFormatLite::SkipField(&in, tag)) return std::nullopt;
+  }
+  if (!in.ConsumedEntireMessage() || in.CurrentPosition() != static_cast<int>(bytes.size())) return std::nullopt;
+  return sensors;
+}
+
+}  // namespace
+
+std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const decode_limits& limits, std::string* error) {
+  auto fail = [error](std::string why) -> std::optional<decoded_catalog> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (bytes.size() > limits.max_payload_bytes) {
+    return fail("payload of " + std::to_string(bytes.size()) + " bytes is larger than the limit of " +
+                std::to_string(limits.max_payload_bytes));
+  }
+  const auto count = count_catalog_sensors(bytes);
+  if (!count) return fail("not a valid Catalog protobuf");
+  if (*count > limits.max_sensors) {
+    return fail(std::to_string(*count) + " sensors is more than the limit of " + std::to_string(limits.max_sensors));
+  }
   v1::Catalog in;
-  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return fail("not a valid Catalog protobuf");
   decoded_catalog out;
   out.catalog.version = in.version();
-  for (const v1::Sensor& s : in.sensors()) {
+  out.catalog.sensors.reserve(static_cast<std::size_t>(in.sensors_size()));
+  out.interval_ms.reserve(static_cast<std::size_t>(in.sensors_size()));
+  for (int i = 0; i < in.sensors_size(); ++i) {
+    const v1::Sensor& s = in.sensors(i);
+    const std::string where = "sensor " + std::to_string(i) + ": ";
+    for (const std::string* text : {&s.driver(), &s.id(), &s.name(), &s.unit(), &s.group()}) {
+      if (text->size() > limits.max_string_bytes) {
+        return fail(where + "a string of " + std::to_string(text->size()) + " bytes is longer than the limit of " +
+                    std::to_string(limits.max_string_bytes));
+      }
+    }
+    if (static_cast<std::size_t>(s.location_size()) > limits.max_labels) {
+      return fail(where + std::to_string(s.location_size()) + " location labels is more than the limit of " +
+                  std::to_string(limits.max_labels));
+    }
     sensor_meta m;
     m.driver = s.driver();
     m.id = s.id();
     m.name = s.name();
     m.kind = static_cast<std::uint32_t>(s.kind());
     m.unit = s.unit();
-    for (const auto& label : s.location()) m.location.emplace_back(label.key(), label.value());
-    m.resolution = s.resolution() > 0 ? s.resolution() : 1.0;
+    for (const auto& label : s.location()) {
+      if (label.key().size() > limits.max_string_bytes || label.value().size() > limits.max_string_bytes) {
+        return fail(where + "a location label is longer than the limit of " + std::to_string(limits.max_string_bytes) +
+                    " bytes");
+      }
+      m.location.emplace_back(label.key(), label.value());
+    }
+    m.resolution = std::isfinite(s.resolution()) && s.resolution() > 0 ? s.resolution() : 1.0;
     if (s.has_warn_low()) m.warn_low = s.warn_low();
     if (s.has_warn_high()) m.warn_high = s.warn_high();
     if (s.has_crit_low()) m.crit_low = s.crit_low();

@@ -40,6 +40,15 @@ struct batch_header {
 std::string encode_data_batch(const batch_header& header, const std::vector<scan>& scans,
                               const sensor_catalog& catalog);
 
+// What a decoder accepts from outside (a broker, a file): bytes from the
+// network must not be able to make it allocate without bound.
+struct decode_limits {
+  std::size_t max_payload_bytes = 16U << 20U;
+  std::size_t max_sensors = 100'000;     // per catalog (the stress rack has 10 920)
+  std::size_t max_string_bytes = 1024;   // ids, names, units, groups, labels
+  std::size_t max_labels = 32;           // location labels per sensor
+};
+
 struct decoded_batch {
   batch_header header;
   std::vector<scan> scans;  // values dequantised with the catalog's resolutions
@@ -50,7 +59,11 @@ struct decode_result {
   std::string error;  // what is malformed, when batch is empty
 };
 // Decodes against `catalog`, which must be the version the batch names.
-decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& catalog);
+// Every malformation is an error that says what is wrong: a sensor index
+// beyond the catalog, a status position beyond the scan, counts that do not
+// match, a time or value that would overflow 64 bits.
+decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& catalog,
+                                const decode_limits& limits = {});
 // Reads only the header (to pick the right catalog).
 std::optional<batch_header> peek_batch_header(std::string_view bytes);
 
@@ -66,7 +79,9 @@ struct decoded_catalog {
   sensor_catalog catalog;
   std::vector<std::uint32_t> interval_ms;
 };
-std::optional<decoded_catalog> decode_catalog(std::string_view bytes);
+// nullopt when malformed or beyond `limits`; `error` (if given) says which.
+std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const decode_limits& limits = {},
+                                              std::string* error = nullptr);
 
 struct agent_state_info {
   bool online = true;

@@ -205,3 +205,122 @@ TEST_CASE("catalog and agent state round-trip") {
   CHECK(st2->reason == "shutdown");
   CHECK(st2->readings_dropped == 12);
 }
+
+namespace {
+
+// A batch of one scan with the given runs, one zero value per index, and the given status positions.
+v1::DataBatch crafted(const sensor_catalog& c, std::vector<std::uint32_t> runs, std::vector<std::uint32_t> positions = {}) {
+  v1::DataBatch b;
+  b.set_catalog_version(c.version);
+  auto* s = b.add_scans();
+  std::uint64_t count = 0;
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    s->add_index_runs(runs[k]);
+    if (k % 2 == 1) count += runs[k];
+  }
+  for (std::uint64_t i = 0; i < count; ++i) s->add_values(0);
+  for (std::uint32_t p : positions) {
+    s->add_status_positions(p);
+    s->add_statuses(v1::READING_STATUS_ERROR);
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("decoding boundaries: the last sensor, the last reading, and one past each") {
+  const sensor_catalog c = make_catalog(4);
+  // Indices 0..3: exactly the catalog.
+  CHECK(decode_data_batch(crafted(c, {0, 4}).SerializeAsString(), c).batch);
+  // Index 4 of a 4-sensor catalog: one past the end.
+  auto d = decode_data_batch(crafted(c, {4, 1}).SerializeAsString(), c);
+  CHECK_FALSE(d.batch);
+  CHECK(d.error == "scan 0: index run at 4 of 1 sensors goes beyond the catalog's 4 sensors");
+  d = decode_data_batch(crafted(c, {3, 2}).SerializeAsString(), c);
+  CHECK(d.error == "scan 0: index run at 3 of 2 sensors goes beyond the catalog's 4 sensors");
+  // A start that wraps 64 bits back into range is beyond too.
+  d = decode_data_batch(crafted(c, {0, 2, 0xFFFFFFFFu, 1}).SerializeAsString(), c);
+  CHECK(d.error.find("goes beyond the catalog") != std::string::npos);
+
+  // Status positions: the last reading of a 3-reading scan, then one past it.
+  d = decode_data_batch(crafted(c, {0, 3}, {2}).SerializeAsString(), c);
+  REQUIRE(d.batch);
+  CHECK(d.batch->scans[0].readings[2].status == RACKTEL_READING_ERROR);
+  d = decode_data_batch(crafted(c, {0, 3}, {3}).SerializeAsString(), c);
+  CHECK_FALSE(d.batch);
+  CHECK(d.error == "scan 0: status position 3 is out of range (3 readings)");
+
+  // More runs than values: refused before anything is allocated for them.
+  v1::DataBatch huge;
+  huge.set_catalog_version(c.version);
+  for (int i = 0; i < 1000; ++i) {
+    auto* s = huge.add_scans();
+    s->add_index_runs(0);
+    s->add_index_runs(4);
+  }
+  d = decode_data_batch(huge.SerializeAsString(), c);
+  CHECK(d.error == "scan 0: value or status counts do not match the sensor indices");
+}
+
+TEST_CASE("crafted deltas that overflow 64 bits are malformed, not undefined behaviour") {
+  const sensor_catalog c = make_catalog(2);
+  v1::DataBatch times;
+  times.set_catalog_version(c.version);
+  times.add_scans()->set_time_delta_ms(INT64_MAX);
+  times.add_scans()->set_time_delta_ms(1);
+  auto d = decode_data_batch(times.SerializeAsString(), c);
+  CHECK_FALSE(d.batch);
+  CHECK(d.error == "scan 1: time_delta_ms overflows the time");
+  times.mutable_scans(1)->set_time_delta_ms(0);
+  CHECK(decode_data_batch(times.SerializeAsString(), c).batch);  // at the limit: fine
+
+  v1::DataBatch values;
+  values.set_catalog_version(c.version);
+  for (std::int64_t delta : {INT64_MIN, std::int64_t{-1}}) {
+    auto* s = values.add_scans();
+    s->add_index_runs(1);
+    s->add_index_runs(1);
+    s->add_values(delta);
+  }
+  d = decode_data_batch(values.SerializeAsString(), c);
+  CHECK_FALSE(d.batch);
+  CHECK(d.error == "scan 1: the value of sensor 1 overflows");
+}
+
+TEST_CASE("a catalog from outside is bounded: payload, sensor count, strings, labels") {
+  v1::Catalog many;
+  many.set_version(9);
+  for (int i = 0; i < 101; ++i) many.add_sensors();
+  decode_limits limits;
+  limits.max_sensors = 100;
+  std::string error;
+  CHECK_FALSE(decode_catalog(many.SerializeAsString(), limits, &error));
+  CHECK(error == "101 sensors is more than the limit of 100");
+  many.mutable_sensors()->RemoveLast();
+  CHECK(decode_catalog(many.SerializeAsString(), limits, &error));  // exactly at the limit
+
+  limits = {};
+  limits.max_string_bytes = 8;
+  v1::Catalog long_id;
+  long_id.add_sensors()->set_id("123456789");
+  CHECK_FALSE(decode_catalog(long_id.SerializeAsString(), limits, &error));
+  CHECK(error == "sensor 0: a string of 9 bytes is longer than the limit of 8");
+  long_id.mutable_sensors(0)->set_id("12345678");
+  CHECK(decode_catalog(long_id.SerializeAsString(), limits));
+
+  limits = {};
+  limits.max_labels = 1;
+  v1::Catalog labels;
+  auto* s = labels.add_sensors();
+  s->add_location()->set_key("tray");
+  s->add_location()->set_key("chip");
+  CHECK_FALSE(decode_catalog(labels.SerializeAsString(), limits, &error));
+  CHECK(error == "sensor 0: 2 location labels is more than the limit of 1");
+
+  limits = {};
+  limits.max_payload_bytes = 10;
+  CHECK_FALSE(decode_catalog(std::string(11, '\0'), limits, &error));
+  CHECK(error == "payload of 11 bytes is larger than the limit of 10");
+  CHECK_FALSE(decode_catalog("\x22\xff\xff\xff\x0f", {}, &error));  // a length running past the end
+  CHECK(error == "not a valid Catalog protobuf");
+}

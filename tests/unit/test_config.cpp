@@ -7,6 +7,7 @@
 #include "temp_dir.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 using namespace racktel;
@@ -135,7 +136,8 @@ TEST_CASE("duplicate driver names are refused") {
 TEST_CASE("password and password_file are exclusive; the file's first line is the secret") {
   std::string text = minimal;
   text.replace(text.find("[mqtt]"), 6, "[mqtt]\npassword_file = \"/nonexistent/secret\"");
-  CHECK(contains(only_error(parse_config(text, "t.toml")), "cannot read the secret from \"/nonexistent/secret\""));
+  CHECK(contains(only_error(parse_config(text, "t.toml")),
+                 "cannot read \"/nonexistent/secret\": No such file or directory"));
 }
 
 TEST_CASE("secret files can come from systemd credentials") {
@@ -160,8 +162,10 @@ TEST_CASE("mqtts:// brokers and TLS files") {
   CHECK(r.config->mqtt.brokers[0] == "ssl://127.0.0.1:8883");
   CHECK(r.config->mqtt.uses_tls());
   CHECK(r.config->mqtt.verify_hostname);
+  racktel::testing::temp_dir dir("racktel-tls");
+  std::ofstream(dir.path / "ca.pem") << "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   text = minimal;
-  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nca_file = \"/etc/hostname\"");
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nca_file = \"" + (dir.path / "ca.pem").string() + "\"");
   CHECK(contains(only_error(parse_config(text, "t.toml")), "no broker uses ssl:// or mqtts://"));
 }
 
@@ -197,4 +201,92 @@ TEST_CASE("an unknown driver type names where it looked") {
   REQUIRE(errors.size() == 1);
   CHECK(contains(errors[0].to_string(), "t.toml:8:1: driver \"rack\": no driver of type \"nope\""));
   CHECK(contains(errors[0].message, "/nonexistent/racktel-driver-nope.so does not exist"));
+}
+
+namespace {
+
+// The config with `line` added to [table] (which must exist in `minimal`).
+std::string with(const std::string& table, const std::string& line) {
+  std::string text = minimal;
+  const std::string header = "[" + table + "]";
+  text.replace(text.find(header), header.size(), header + "\n" + line);
+  return text;
+}
+
+std::string first_error(const std::string& text) {
+  config_result r = parse_config(text, "t.toml");
+  return r.errors.empty() ? std::string("no error") : r.errors[0].message;
+}
+
+}  // namespace
+
+TEST_CASE("configuration that passes the types but cannot work is refused at load") {
+  racktel::testing::temp_dir dir("racktel-config");
+  std::ofstream(dir.path / "not-pem") << "hello\n";
+  std::string text = with("mqtt", "ca_file = \"" + dir.path.string() + "\"");
+  text.replace(text.find("tcp://127.0.0.1:1883"), 20, "mqtts://127.0.0.1:8883");
+  CHECK(first_error(text) == "ca_file: \"" + dir.path.string() + "\" is not a regular file");
+  text.replace(text.find(dir.path.string()), dir.path.string().size(), (dir.path / "not-pem").string());
+  CHECK(first_error(text) == "ca_file: \"" + (dir.path / "not-pem").string() + "\" is not a PEM certificate file");
+
+  for (const char* uri : {"tcp://x", "ssl://[::1", "tcp://host name:1883", "tcp://:1883", "tcp://h:0", "tcp://h:65536",
+                          "tcp://h:1883/path", "http://h:80"}) {
+    std::string bad = minimal;
+    bad.replace(bad.find("tcp://127.0.0.1:1883"), 20, uri);
+    CHECK_MESSAGE(contains(first_error(bad), "expected a broker URI \"tcp://host:port\""), uri);
+  }
+  for (const char* uri : {"tcp://h:1", "tcp://h:65535", "ssl://[::1]:8883", "mqtt://broker-1.site.example:1883"}) {
+    std::string good = minimal;
+    good.replace(good.find("tcp://127.0.0.1:1883"), 20, uri);
+    CHECK_MESSAGE(parse_config(good, "t.toml").ok(), uri);
+  }
+
+  CHECK(first_error(with("agent", "state_dir = \"\"")) ==
+        "\"state_dir\" must not be empty; expected a directory such as \"/var/lib/racktel\"");
+  const std::string at_limit(107, 'x');
+  CHECK(parse_config(with("agent", "status_socket = \"/" + at_limit.substr(1) + "\""), "t.toml").ok());
+  CHECK(first_error(with("agent", "status_socket = \"/" + at_limit + "\"")) ==
+        "\"status_socket\" is 108 bytes long; a Unix socket path holds at most 107");
+  CHECK(first_error(with("mqtt", "client_id = \"rack 01/#\"")).find("\"client_id\" must be 1-128 characters") == 0);
+  CHECK(parse_config(with("mqtt", "client_id = \"racktel-lab.r01:a_b\""), "t.toml").ok());
+  CHECK(first_error(with("mqtt", "password_file = \"/dev/zero\"")) == "\"/dev/zero\" is not a regular file");
+
+  // A deadline longer than the interval can never be met; equal is fine.
+  std::string deadline = minimal;
+  deadline.replace(deadline.find("interval = \"1s\""), 15, "interval = \"1s\"\ndeadline = \"1s\"");
+  CHECK(parse_config(deadline, "t.toml").ok());
+  deadline.replace(deadline.find("deadline = \"1s\""), 15, "deadline = \"2s\"");
+  CHECK(first_error(deadline) ==
+        "\"deadline\" (2s) is longer than \"interval\" (1s); a read must end before the next one is due");
+  deadline.replace(deadline.find("deadline = \"2s\""), 15, "deadline = \"500ms\"\ngroup_intervals = { power = \"100ms\" }");
+  CHECK(first_error(deadline) == "\"deadline\" (500ms) is longer than group \"power\"'s interval (100ms)");
+}
+
+TEST_CASE("weaknesses are warnings, and errors with [agent] security = \"strict\"") {
+  racktel::testing::temp_dir dir("racktel-secrets");
+  const auto secret = dir.path / "password";
+  std::ofstream(secret) << "s3cret\n";
+  std::filesystem::permissions(secret, std::filesystem::perms(0644));
+  const std::string text = with("mqtt", "username = \"rack\"\npassword_file = \"" + secret.string() + "\"");
+  config_result r = parse_config(text, "t.toml");
+  REQUIRE(r.ok());
+  REQUIRE(r.warnings.size() == 2);
+  CHECK(r.warnings[0].message == "\"" + secret.string() + "\" holds a secret and is readable or writable by its group "
+                                 "or by everyone (mode 0644); make it 0600 or 0400");
+  CHECK(r.warnings[1].message == "credentials are sent in cleartext to a tcp:// broker; use mqtts://");
+
+  std::string strict = text;
+  strict.replace(strict.find("[agent]"), 7, "[agent]\nsecurity = \"strict\"");
+  r = parse_config(strict, "t.toml");
+  REQUIRE(r.errors.size() == 2);
+  CHECK(contains(r.errors[0].message, "(mode 0644); make it 0600 or 0400 (refused: [agent] security = \"strict\")"));
+
+  std::filesystem::permissions(secret, std::filesystem::perms(0600));
+  r = parse_config(text, "t.toml");
+  REQUIRE(r.warnings.size() == 1);  // only the cleartext one is left
+
+  r = parse_config(with("mqtt", "password = \"inline\""), "t.toml");
+  REQUIRE(r.warnings.size() == 2);
+  CHECK(contains(r.warnings[0].message, "the broker password is written in the configuration file"));
+  CHECK(first_error(with("agent", "security = \"lax\"")) == "\"security\" must be \"warn\" or \"strict\"");
 }

@@ -1,10 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
 
 #include "drivers/driver_instance.h"
 #include "drivers/driver_loader.h"
 #include "sim_driver.h"
+#include "temp_dir.h"
 
 using namespace racktel;
 
@@ -115,4 +119,37 @@ TEST_CASE("an opened sim instance reports groups with their intervals") {
   CHECK(members == c.sensors.size());
   CHECK(c.sensors[0].driver == "rack");
   CHECK(c.sensors[0].location == std::vector<std::pair<std::string, std::string>>{{"tray", "0"}, {"chip", "0"}});
+}
+
+TEST_CASE("modules that others could have written are refused before they are loaded") {
+  racktel::testing::temp_dir tmp("racktel-modules");
+  std::filesystem::permissions(tmp.path, std::filesystem::perms(0755));
+  const std::filesystem::path module = tmp.path / "racktel-driver-sim.so";
+  std::filesystem::copy_file(std::string(RACKTEL_TEST_MODULE_DIR) + "/racktel-driver-sim.so", module);
+  std::filesystem::permissions(module, std::filesystem::perms(0755));
+  CHECK(check_module_trust(module, ::geteuid()) == "");
+  CHECK(driver_loader::load_module(module, "sim").driver);
+
+  std::filesystem::permissions(module, std::filesystem::perms(0775));  // group-writable file
+  load_result r = driver_loader::load_module(module, "sim");
+  CHECK_FALSE(r.driver);
+  CHECK(r.error == "driver module " + module.string() + " refused: module " + module.string() +
+                       " is writable by its group or by everyone (mode 0775): anyone who can write it could put "
+                       "code into the agent");
+
+  std::filesystem::permissions(module, std::filesystem::perms(0755));
+  std::filesystem::permissions(tmp.path, std::filesystem::perms(0777));  // world-writable directory, not sticky
+  CHECK(check_module_trust(module, ::geteuid()).find("directory " + tmp.path.string() + " is writable") == 0);
+  std::filesystem::permissions(tmp.path, std::filesystem::perms(01777));  // sticky, like /tmp: others cannot replace it
+  CHECK(check_module_trust(module, ::geteuid()) == "");
+  std::filesystem::permissions(tmp.path, std::filesystem::perms(0755));
+
+  // Owned by another user (only root can arrange that here); and by a uid the agent does not run as.
+  CHECK(check_module_trust(module, ::geteuid() + 1) == "" );  // root-owned or ours: fine either way
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(module.c_str(), 65534, 65534) == 0);
+    CHECK(check_module_trust(module, 0).find("is owned by uid 65534, neither root nor the agent's user") !=
+          std::string::npos);
+    CHECK(check_module_trust(module, 65534) == "");  // the agent's own user may own its modules
+  }
 }
