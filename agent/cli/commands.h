@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,12 @@ struct subscribe_options {
   std::chrono::milliseconds timeout{0}; // exit with an error after this long without data (0: never)
   std::optional<std::string> username;
   std::optional<std::string> password;
+  std::optional<std::string> password_file;  // first line is the password
+  // TLS for mqtts:// (ssl://) brokers, as in the agent's [mqtt] table.
+  std::string ca_file, cert_file, key_file;
+  std::optional<std::string> key_password_file;
+  bool verify_hostname = true;
+  std::size_t max_payload = 16U << 20U;  // larger messages are refused by the broker (MQTT 5) and by us
 };
 int subscribe(const subscribe_options& options);
 

@@ -37,7 +37,16 @@ int main(int argc, char** argv) {
   subscribe->add_option("-n,--count", count, "exit after this many data batches");
   subscribe->add_option("--timeout", timeout_text, "fail if no data arrives for this long, e.g. 10s");
   subscribe->add_option("--username", sub.username, "broker user name");
-  subscribe->add_option("--password", sub.password, "broker password");
+  subscribe->add_option("--password", sub.password, "broker password (visible to other users in ps; prefer --password-file)");
+  subscribe->add_option("--password-file", sub.password_file, "file whose first line is the broker password")
+      ->excludes("--password");
+  subscribe->add_option("--ca-file", sub.ca_file, "CA certificates for an mqtts:// broker (default: the system store)");
+  subscribe->add_option("--cert-file", sub.cert_file, "client certificate for mutual TLS");
+  subscribe->add_option("--key-file", sub.key_file, "the client certificate's key");
+  subscribe->add_option("--key-password-file", sub.key_password_file, "file holding the key's passphrase");
+  subscribe->add_flag("!--no-verify-hostname", sub.verify_hostname,
+                      "accept a broker certificate issued for another host name (lab use only)");
+  subscribe->add_option("--max-payload", sub.max_payload, "largest message accepted, in bytes")->capture_default_str();
 
   std::string spool_dir = "/var/lib/racktel/spool";
   bool spool_json = false, spool_dump = false;

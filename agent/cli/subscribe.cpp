@@ -10,6 +10,8 @@
 #include <map>
 
 #include "commands.h"
+#include "config/secrets.h"
+#include "publish/mqtt_options.h"
 #include "wire/codec.h"
 
 namespace racktel::cli {
@@ -51,6 +53,11 @@ class stream_printer {
 
   // Returns the number of data batches printed by this message.
   unsigned on_message(const std::string& topic, const std::string& payload) {
+    if (payload.size() > options_.max_payload) {
+      std::fprintf(stderr, "racktel subscribe: %s: %zu bytes is more than --max-payload %zu; ignored\n", topic.c_str(),
+                   payload.size(), options_.max_payload);
+      return 0;
+    }
     const std::string kind = topic.substr(topic.rfind('/') + 1);
     if (kind == "state") return on_state(payload), 0;
     if (kind == "catalog") return on_catalog(payload);
@@ -87,9 +94,10 @@ class stream_printer {
   }
 
   unsigned on_catalog(const std::string& payload) {
-    auto decoded = decode_catalog(payload);
+    std::string why;
+    auto decoded = decode_catalog(payload, limits(), &why);
     if (!decoded) {
-      std::fprintf(stderr, "racktel subscribe: catalog message is not a valid Catalog (%zu bytes)\n", payload.size());
+      std::fprintf(stderr, "racktel subscribe: catalog refused (%zu bytes): %s\n", payload.size(), why.c_str());
       return 0;
     }
     const std::uint64_t version = decoded->catalog.version;
@@ -124,7 +132,7 @@ class stream_printer {
       return 0;
     }
     const sensor_catalog& catalog = it->second;
-    decode_result decoded = decode_data_batch(payload, catalog);
+    decode_result decoded = decode_data_batch(payload, catalog, limits());
     if (!decoded.batch) {
       std::fprintf(stderr, "racktel subscribe: %s: batch %lu: %s\n", topic.c_str(),
                    static_cast<unsigned long>(header->sequence), decoded.error.c_str());
@@ -201,6 +209,12 @@ class stream_printer {
     }
   }
 
+  decode_limits limits() const {
+    decode_limits l;
+    l.max_payload_bytes = options_.max_payload;
+    return l;
+  }
+
   void emit(const json::object& o) { std::printf("%s\n", json::serialize(o).c_str()); }
 
   const subscribe_options& options_;
@@ -209,17 +223,60 @@ class stream_printer {
   std::map<std::string, table_row> table_;
 };
 
+// The connection settings as an [mqtt] table would give them; nullopt after saying what is wrong.
+std::optional<mqtt_config> connection_settings(const subscribe_options& options) {
+  mqtt_config c;
+  std::string broker = options.broker;
+  if (broker.starts_with("mqtt://")) broker = "tcp://" + broker.substr(7);
+  if (broker.starts_with("mqtts://")) broker = "ssl://" + broker.substr(8);
+  c.brokers = {broker};
+  c.username = options.username;
+  c.password = options.password;
+  auto secret = [](const std::string& path, const char* what) -> std::optional<std::string> {
+    secret_read read = read_secret_file(path);
+    if (!read.check.error.empty()) {
+      std::fprintf(stderr, "racktel subscribe: %s: %s\n", what, read.check.error.c_str());
+      return std::nullopt;
+    }
+    if (!read.check.warning.empty()) std::fprintf(stderr, "racktel subscribe: warning: %s\n", read.check.warning.c_str());
+    return read.value;
+  };
+  if (options.password_file && !(c.password = secret(*options.password_file, "--password-file"))) return std::nullopt;
+  if (options.key_password_file && !(c.key_password = secret(*options.key_password_file, "--key-password-file"))) {
+    return std::nullopt;
+  }
+  c.ca_file = options.ca_file;
+  c.cert_file = options.cert_file;
+  c.key_file = options.key_file;
+  c.verify_hostname = options.verify_hostname;
+  if (c.cert_file.empty() != c.key_file.empty()) {
+    std::fprintf(stderr, "racktel subscribe: give both --cert-file and --key-file, or neither\n");
+    return std::nullopt;
+  }
+  if (!c.uses_tls() && (!c.ca_file.empty() || !c.cert_file.empty())) {
+    std::fprintf(stderr, "racktel subscribe: TLS files given but %s is not an mqtts:// (ssl://) broker\n",
+                 options.broker.c_str());
+    return std::nullopt;
+  }
+  return c;
+}
+
 }  // namespace
 
 int subscribe(const subscribe_options& options) {
   const std::string root = "racktel/v1/" + options.site + "/" + options.rack;
   const std::string client_id = "racktel-cli-" + std::to_string(::getpid());
+  const std::optional<mqtt_config> settings = connection_settings(options);
+  if (!settings) return 2;
   try {
-    mqtt::async_client client(options.broker, client_id, mqtt::create_options(MQTTVERSION_5), nullptr);
+    mqtt::async_client client(settings->brokers.front(), client_id, mqtt::create_options(MQTTVERSION_5), nullptr);
     client.start_consuming();
     auto builder = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).connect_timeout(std::chrono::seconds(5));
-    if (options.username) builder.user_name(*options.username);
-    if (options.password) builder.password(*options.password);
+    if (settings->username) builder.user_name(*settings->username);
+    if (settings->password) builder.password(*settings->password);
+    if (settings->uses_tls()) builder.ssl(make_ssl_options(*settings));
+    // Room for the largest payload plus the topic and the packet's headers.
+    announce_maximum_packet_size(builder, static_cast<std::uint32_t>(std::min<std::size_t>(options.max_payload + 1024, UINT32_MAX)));
     client.connect(builder.finalize())->wait();
     client.subscribe(root + "/#", 1)->wait();
     std::fprintf(stderr, "racktel subscribe: listening on %s/# at %s\n", root.c_str(), options.broker.c_str());

@@ -8,12 +8,15 @@
 
 #include "common/descriptors.h"
 #include "common/units.h"
+#include "publish/mqtt_options.h"
 #include "publish/tls_probe.h"
 
 #include <thread>
 
 namespace racktel {
 namespace {
+
+constexpr std::uint32_t max_incoming_packet_bytes = 64 * 1024;
 
 void* as_context(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
 std::uint64_t from_context(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
@@ -128,20 +131,10 @@ void mqtt_publisher::connect() {
                      .will(mqtt::message(state_topic, hooks_.will_state(), 1, true));
   if (config_.username) builder.user_name(*config_.username);
   if (config_.password) builder.password(*config_.password);
-  if (config_.uses_tls()) {
-    // Paho checks the chain only unless told to verify the host name too.
-    auto tls = mqtt::ssl_options_builder()
-                   .ssl_version(MQTT_SSL_VERSION_TLS_1_2)
-                   .enable_server_cert_auth(true)
-                   .verify(config_.verify_hostname);
-    // No error_handler: Paho C++ 1.2 keeps a pointer to the ssl_options object
-    // for it, which dangles once the options are copied (a crash on the first
-    // TLS error). tls_probe explains failures instead.
-    if (!config_.ca_file.empty()) tls.trust_store(config_.ca_file);
-    if (!config_.cert_file.empty()) tls.key_store(config_.cert_file).private_key(config_.key_file);
-    if (config_.key_password) tls.private_keypassword(*config_.key_password);
-    builder.ssl(tls.finalize());
-  }
+  if (config_.uses_tls()) builder.ssl(make_ssl_options(config_));
+  // The agent subscribes to nothing: the broker has no business sending it
+  // more than acknowledgements.
+  announce_maximum_packet_size(builder, max_incoming_packet_bytes);
   try {
     client_->connect(builder.finalize(), nullptr, *connect_listener_);
   } catch (const mqtt::exception& e) {

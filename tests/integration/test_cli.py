@@ -135,3 +135,35 @@ def test_status_without_an_agent(tmp_path):
     out = run("status", "--socket", tmp_path / "none.sock")
     assert out.returncode == 1
     assert "cannot reach the agent" in out.stderr
+
+
+def test_subscribe_bounds_what_a_broker_sends(broker):
+    """A 10 MB catalog of 5 M empty sensors (a few hundred bytes each once
+    parsed) is refused before it is built, and a payload over --max-payload is
+    not decoded at all."""
+    import resource
+
+    import paho.mqtt.client as mqtt
+    publisher = mqtt.Client(client_id="bomber", protocol=mqtt.MQTTv5)
+    publisher.connect("127.0.0.1", broker.port)
+    publisher.loop_start()
+    bomb = b"\x22\x00" * 5_000_000  # Catalog.sensors, 5 M times, each empty
+    publisher.publish("racktel/v1/lab/r01/catalog", bomb, qos=1, retain=True).wait_for_publish(30)
+    import racktel_stream
+    big = racktel_stream.pb.Catalog(version=5)
+    big.sensors.add(driver="r" * 500, id="s0", name="x" * 1000, resolution=1.0)  # 1.5 KB, strings within limits
+    publisher.publish("racktel/v1/lab/r02/catalog", big.SerializeToString(), qos=1, retain=True).wait_for_publish(30)
+    publisher.loop_stop()
+    publisher.disconnect()
+
+    out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01", "--timeout", "3s")
+    assert "catalog refused (10000000 bytes): 5000000 sensors is more than the limit of 100000" in out.stderr
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kib < 300 * 1024, f"racktel subscribe peaked at {peak_kib} KiB"
+
+    # Over --max-payload: a compliant broker does not even send it (MQTT 5 Maximum Packet Size).
+    out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r02", "--timeout", "3s",
+              "--max-payload", "1024")
+    assert "catalog" not in out.stdout and "catalog refused" not in out.stderr
+    out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r02", "--timeout", "3s")
+    assert "catalog  version 0000000000000005  1 sensors" in out.stdout, "within the default limit it is shown"

@@ -102,5 +102,47 @@ def test_tls_config_errors_are_caught_before_start(tmp_path, pki):
                   brokers=["mqtts://127.0.0.1:8883"])
     out = subprocess.run([str(CLI), "check-config", str(agent.config)], capture_output=True, text=True)
     assert out.returncode == 1
-    assert 'cannot read "/nonexistent/ca.pem" (ca_file)' in out.stderr
+    assert 'ca_file: cannot read "/nonexistent/ca.pem": No such file or directory' in out.stderr
     assert 'give both "cert_file" and "key_file"' in out.stderr
+
+
+def test_subscribe_speaks_tls_and_reads_its_password_from_a_file(tmp_path, pki):
+    """`racktel subscribe` takes the agent's TLS settings and a password file, as docs/deployment.md shows."""
+    import json
+    import os
+    from conftest import CLI
+    (tmp_path / "b").mkdir()
+    broker = tls_broker(tmp_path / "b", pki)
+    agent = agent_for(tmp_path, broker, f'ca_file = "{pki / "ca.pem"}"\ncert_file = "{pki / "client.pem"}"\n'
+                                         f'key_file = "{pki / "client.key"}"')
+    try:
+        out = subprocess.run([str(CLI), "subscribe", "--broker", f"mqtts://127.0.0.1:{broker.tls_port}",
+                              "--site", "lab", "--rack", "r01", "--json", "-n", "1", "--timeout", "20s",
+                              "--ca-file", str(pki / "ca.pem"), "--cert-file", str(pki / "client.pem"),
+                              "--key-file", str(pki / "client.key")], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert any(json.loads(line)["type"] == "batch" for line in out.stdout.splitlines())
+    finally:
+        agent.stop()
+        broker.stop()
+
+    (tmp_path / "p").mkdir()
+    secured = Broker(tmp_path / "p", users={"tech": "pa55word"})
+    secured.start()
+    try:
+        password = tmp_path / "password"
+        password.write_text("pa55word\n")
+        os.chmod(password, 0o600)
+        (tmp_path / "a2").mkdir()
+        publisher = Agent(tmp_path / "a2", secured, SIM_DRIVER.format(seed=1),
+                          f'username = "tech"\npassword_file = "{password}"').start()
+        try:
+            out = subprocess.run([str(CLI), "subscribe", "--broker", secured.uri, "--site", "lab", "--rack", "r01",
+                                  "--username", "tech", "--password-file", str(password), "-n", "1",
+                                  "--timeout", "20s"], capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, out.stderr
+            assert "batch    #" in out.stdout
+        finally:
+            publisher.stop()
+    finally:
+        secured.stop()
