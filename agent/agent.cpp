@@ -287,6 +287,7 @@ void agent::store(outgoing_batch& batch, std::int64_t time_ms) {
   const bool stored = spool_->append_batch(batch.sequence, batch.catalog_version, batch.readings, time_ms,
                                            batch.payload, dropped);
   batch.durable = stored;
+  take_not_durable();  // a rotation may have failed to sync the segment it closed
   if (!stored) {
     ++not_stored_batches_;
     watch_spool_health();
@@ -317,16 +318,32 @@ void agent::schedule_sync() {
   const sync_decision decision = decide_sync(now, last_sync_, config_.spool.sync_interval);
   if (decision.now) {
     sync_timer_.reset();
-    spool_->sync();
+    sync_spool();
     last_sync_ = now;
     return;
   }
   if (sync_timer_) return;
   sync_timer_ = loop_.after(decision.wait, [this] {
     sync_timer_.reset();
-    spool_->sync();
+    sync_spool();
     last_sync_ = std::chrono::steady_clock::now();
   });
+}
+
+void agent::sync_spool() {
+  if (!spool_->sync()) watch_spool_health();
+  take_not_durable();
+}
+
+void agent::take_not_durable() {
+  // Batches whose sync failed are not safe on disk: at shutdown they count as
+  // lost unless delivered, like any batch held in memory only.
+  const std::vector<std::uint64_t> lost = spool_->take_not_durable();
+  for (std::uint64_t sequence : lost) publisher_->batch_not_durable(sequence);
+  if (!lost.empty()) {
+    spdlog::error("spool: {} batch(es) may not be on disk after a failed sync; they are kept in memory until sent",
+                  lost.size());
+  }
 }
 
 void agent::watch_spool_health() {

@@ -75,6 +75,8 @@ class agent {
   // Appends to the spool and marks the batch durable when that worked.
   void store(outgoing_batch& batch, std::int64_t time_ms);
   void schedule_sync();
+  void sync_spool();
+  void take_not_durable();
   void watch_spool_health();
   agent_state_info state(bool online, std::string reason) const;
   std::string catalog_payload() const;

@@ -37,6 +37,12 @@ void outbox::enforce_memory_limit() {
   }
 }
 
+void outbox::mark_not_durable(std::uint64_t sequence) {
+  for (queue* q : {&live_, &backlog_, &in_flight_}) {
+    if (auto it = q->find(sequence); it != q->end()) it->second.durable = false;
+  }
+}
+
 outgoing_batch* outbox::take(queue& from) {
   if (from.empty()) return nullptr;
   auto node = from.extract(from.begin());

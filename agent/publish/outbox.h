@@ -42,6 +42,9 @@ class outbox {
   void retry(std::uint64_t sequence);
   void retry_all_in_flight();  // the connection is gone
   void make_all_backlog();     // nothing waiting is live any more
+  // The spool could not make it durable after all (a failed sync): it counts
+  // as held in memory only from now on.
+  void mark_not_durable(std::uint64_t sequence);
   // The spool dropped it to stay under its cap: gone, and counted.
   void drop(std::uint64_t sequence);
   // Stopping: what is not in the spool is lost; count it. Returns the readings lost.

@@ -50,7 +50,7 @@ std::optional<std::uint64_t> segment_number(const std::string& name) {
 
 // Reads a whole file; nullopt on an I/O error.
 std::optional<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return std::nullopt;
   std::string data;
   char buf[1 << 16];
@@ -95,6 +95,18 @@ void spool::fail(const std::string& what, int error_number) {
   const bool first = error_.empty();
   error_ = what + ": " + std::strerror(error_number);
   if (first) spdlog::error("spool: {}; readings go to the broker from memory until the disk works again", error_);
+}
+
+void spool::sync_failed(const std::string& what, int error_number) {
+  fail(what, error_number);
+  not_durable_.insert(not_durable_.end(), unsynced_.begin(), unsynced_.end());
+  unsynced_.clear();
+}
+
+std::vector<std::uint64_t> spool::take_not_durable() {
+  std::vector<std::uint64_t> out;
+  out.swap(not_durable_);
+  return out;
 }
 
 void spool::quarantine(const std::string& path, const std::string& reason) {
@@ -220,9 +232,15 @@ void spool::recover() {
 
 bool spool::open_new_segment() {
   if (fd_ >= 0) {
-    ::fdatasync(fd_);
+    // The segment being closed is synced now; if that fails, what it holds is not durable.
+    const bool synced = options_.sync_data(fd_) == 0;
+    const int e = errno;
     ::close(fd_);
     fd_ = -1;
+    if (!synced) {
+      sync_failed("fdatasync of " + segments_[active_].path, e);
+      return false;
+    }
   }
   const std::uint64_t number = next_segment_++;
   const std::string path = (fs::path(options_.dir) / segment_name(number)).string();
@@ -297,6 +315,7 @@ bool spool::append_batch(std::uint64_t sequence, std::uint64_t catalog_version, 
   std::uint64_t offset = 0;
   if (!write_record(record_type::batch, sequence, body, offset)) return false;
   pending_[sequence] = {sequence, catalog_version, readings, time_ms, active_, offset, static_cast<std::uint32_t>(size)};
+  unsynced_.push_back(sequence);
   ++segments_[active_].pending;
   ++catalog_refs_[catalog_version];
   pending_readings_ += readings;
@@ -319,12 +338,14 @@ bool spool::append_catalog(std::uint64_t version, std::string_view payload) {
   const std::string path = catalog_path(version);
   const std::string temp = path + ".tmp";
   const std::string bytes = encode_record(record_type::catalog, 0, catalog_payload(version, payload));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  // A fresh file, never one a symlink or a stale name points at.
+  ::unlink(temp.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (fd < 0) {
     fail("cannot create " + temp, errno);
     return false;
   }
-  const bool written = write_all(fd, bytes) && ::fdatasync(fd) == 0;
+  const bool written = write_all(fd, bytes) && options_.sync_data(fd) == 0;
   const int e = errno;
   ::close(fd);
   if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
@@ -378,22 +399,29 @@ void spool::remove_acknowledged_segments() {
   }
 }
 
-void spool::sync() {
-  if (fd_ < 0 || !dirty_) return;
-  if (::fdatasync(fd_) != 0) {
-    fail("fdatasync of " + segments_[active_].path, errno);
-    return;
+bool spool::sync() {
+  if (fd_ < 0) return unsynced_.empty();
+  if (!dirty_) return true;
+  if (options_.sync_data(fd_) != 0) {
+    sync_failed("fdatasync of " + segments_[active_].path, errno);
+    return false;
   }
   if (directory_dirty_) {
+    // A new segment or catalog file is durable only once its directory entry is.
     const int dir = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
+    const bool synced = dir >= 0 && options_.sync_directory(dir) == 0;
+    const int e = errno;
+    if (dir >= 0) ::close(dir);
+    if (!synced) {
+      sync_failed("fsync of the directory " + options_.dir, e);
+      return false;
     }
     directory_dirty_ = false;
   }
   dirty_ = false;
+  unsynced_.clear();
   ++syncs_;
+  return true;
 }
 
 bool spool::retry() {

@@ -9,7 +9,10 @@
 // failing) the agent keeps sending from memory and retry() tries again.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -25,6 +28,9 @@ struct spool_options {
   std::string dir;
   std::uint64_t segment_bytes = 4ULL << 20U;
   std::uint64_t max_bytes = 64ULL << 20U;
+  // How data and directories reach the disk; replaceable so that tests can make them fail.
+  std::function<int(int fd)> sync_data = ::fdatasync;
+  std::function<int(int fd)> sync_directory = ::fsync;
 };
 
 // A batch in the spool that the broker has not acknowledged.
@@ -71,8 +77,14 @@ class spool {
   // batches referring to it can be decoded after a restart.
   bool append_catalog(std::uint64_t version, std::string_view payload);
   void acknowledge(std::uint64_t sequence);
-  // fdatasync of what was written since the last sync (group commit).
-  void sync();
+  // fdatasync of what was written since the last sync (group commit), and
+  // fsync of the directory after files were created or renamed. False when
+  // the disk refused: the batches written since the last good sync are then
+  // not durable (see take_not_durable) and the spool is unhealthy.
+  bool sync();
+  // Batches that were appended but whose sync failed: they may not be on disk
+  // and must be treated as held in memory only. Clears the list.
+  std::vector<std::uint64_t> take_not_durable();
   bool dirty() const { return dirty_; }
   // After an error: tries to write again in a fresh segment. True when the spool works again.
   bool retry();
@@ -103,6 +115,8 @@ class spool {
   bool write_record(spool_format::record_type type, std::uint64_t sequence, std::string_view payload,
                     std::uint64_t& offset);
   void fail(const std::string& what, int error_number);
+  // A sync failed: what was written since the last good one is not durable.
+  void sync_failed(const std::string& what, int error_number);
   void drop_oldest_until_fits(std::uint64_t incoming, std::vector<spooled_batch>& dropped);
   void remove_acknowledged_segments();
   std::optional<std::string> read_record(std::uint64_t segment, std::uint64_t offset, std::uint32_t size) const;
@@ -124,6 +138,8 @@ class spool {
   bool dirty_ = false;
   bool directory_dirty_ = false;  // a segment was created: fsync the directory too
   std::uint64_t syncs_ = 0;
+  std::vector<std::uint64_t> unsynced_;     // batches appended since the last good sync
+  std::vector<std::uint64_t> not_durable_;  // batches whose sync failed
   std::string error_;
   std::optional<std::uint64_t> current_catalog_;
 };

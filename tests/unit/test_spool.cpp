@@ -229,3 +229,68 @@ TEST_CASE("group commit: at most one fdatasync per interval, at a batch boundary
   }
   CHECK(syncs == 10);
 }
+
+TEST_CASE("a failed sync makes the batches since the last good one not durable") {
+  temp_dir t;
+  bool disk_fails = false;
+  spool_options o = small(t.path);
+  o.sync_data = [&disk_fails](int fd) { return disk_fails ? (errno = EIO, -1) : ::fdatasync(fd); };
+  spool s(o);
+  std::vector<spooled_batch> dropped;
+  REQUIRE(s.append_batch(1, 1, 10, 1, "one", dropped));
+  CHECK(s.sync());
+  REQUIRE(s.append_batch(2, 1, 10, 2, "two", dropped));
+  REQUIRE(s.append_batch(3, 1, 10, 3, "three", dropped));
+  disk_fails = true;
+  CHECK_FALSE(s.sync());
+  CHECK_FALSE(s.healthy());
+  CHECK(s.error().find("fdatasync of") == 0);
+  CHECK(s.error().find("Input/output error") != std::string::npos);
+  CHECK(s.take_not_durable() == std::vector<std::uint64_t>{2, 3});  // 1 was synced before
+  CHECK(s.take_not_durable().empty());
+  CHECK_FALSE(s.append_batch(4, 1, 10, 4, "four", dropped));  // unhealthy until retry()
+  disk_fails = false;
+  CHECK(s.retry());
+  REQUIRE(s.append_batch(4, 1, 10, 4, "four", dropped));
+  CHECK(s.sync());
+  CHECK(s.take_not_durable().empty());
+}
+
+TEST_CASE("a failed sync of the segment closed at rotation, or of the directory, is a failed sync too") {
+  temp_dir t;
+  bool data_fails = false, directory_fails = false;
+  spool_options o = small(t.path);  // 64 KiB segments
+  o.sync_data = [&data_fails](int fd) { return data_fails ? (errno = EIO, -1) : ::fdatasync(fd); };
+  o.sync_directory = [&directory_fails](int fd) { return directory_fails ? (errno = EIO, -1) : ::fsync(fd); };
+  spool s(o);
+  std::vector<spooled_batch> dropped;
+  const std::string big(30 * 1024, 'x');
+  REQUIRE(s.append_batch(1, 1, 1, 1, big, dropped));
+  REQUIRE(s.append_batch(2, 1, 1, 2, big, dropped));
+  data_fails = true;
+  CHECK_FALSE(s.append_batch(3, 1, 1, 3, big, dropped));  // needs a new segment: closing the old one fails
+  CHECK(s.take_not_durable() == std::vector<std::uint64_t>{1, 2});
+  data_fails = false;
+  REQUIRE(s.retry());
+  REQUIRE(s.append_batch(3, 1, 1, 3, big, dropped));
+  directory_fails = true;  // the new segment's directory entry cannot be made durable
+  CHECK_FALSE(s.sync());
+  CHECK(s.error().find("fsync of the directory") == 0);
+  CHECK(s.take_not_durable() == std::vector<std::uint64_t>{3});
+}
+
+TEST_CASE("a catalog's temporary file is never written through a symlink") {
+  temp_dir t;
+  spool s(small(t.path));
+  const fs::path victim = t.path / "victim";
+  { std::ofstream(victim) << "precious\n"; }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", 0x1234ULL);
+  fs::create_symlink(victim, t.path / "spool" / ("catalog-" + std::string(hex) + ".rtc.tmp"));
+  CHECK(s.append_catalog(0x1234, "catalog bytes"));
+  std::ifstream in(victim);
+  std::string text;
+  std::getline(in, text);
+  CHECK(text == "precious");
+  CHECK(s.read_catalog(0x1234) == std::string("catalog bytes"));
+}
