@@ -382,7 +382,7 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
                    {"brokers", "client_id", "keepalive", "connect_timeout", "reconnect_min",
                     "reconnect_max", "username", "password", "password_file", "queue_limit",
                     "max_inflight", "ca_file", "cert_file", "key_file", "key_password_file",
-                    "verify_hostname"});
+                    "verify_hostname", "ack_timeout"});
   const toml::node* brokers = table->get("brokers");
   if (brokers == nullptr) {
     r.error_in(*table, "missing key \"brokers\"; expected a list of URIs such as [\"tcp://127.0.0.1:1883\"]");
@@ -458,6 +458,7 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
   }
   r.byte_size(*table, "queue_limit", mqtt.queue_limit_bytes, 64 * 1024, 1ULL << 34U);
   r.integer(*table, "max_inflight", mqtt.max_inflight, 1, 65535);
+  r.duration(*table, "ack_timeout", mqtt.ack_timeout, std::chrono::milliseconds(500), std::chrono::milliseconds(600000));
 }
 
 void read_drivers(reader& r, const toml::table& root, agent_config& config,

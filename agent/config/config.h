@@ -49,6 +49,9 @@ struct mqtt_config {
   std::optional<std::string> password;  // from `password` or read from `password_file`
   std::uint64_t queue_limit_bytes = 16ULL << 20U;
   std::uint32_t max_inflight = 32;
+  // A batch the broker has not acknowledged after this long means a broken
+  // broker or connection: the publisher reconnects.
+  std::chrono::milliseconds ack_timeout{15000};
   // TLS, for ssl:// (mqtts://) brokers. Paths may use ${CREDENTIALS_DIRECTORY}.
   std::string ca_file;        // empty: the system trust store
   std::string cert_file;      // client certificate, for mutual TLS

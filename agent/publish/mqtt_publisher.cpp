@@ -8,8 +8,9 @@
 
 #include "common/descriptors.h"
 #include "common/units.h"
+#include "common/result_gate.h"
 #include "publish/mqtt_options.h"
-#include "publish/tls_probe.h"
+#include "publish/connect_probe.h"
 
 #include <thread>
 
@@ -21,16 +22,26 @@ constexpr std::uint32_t max_incoming_packet_bytes = 64 * 1024;
 void* as_context(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
 std::uint64_t from_context(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
 
+// Paho's numbers in words: its own return codes (MQTTAsync_strerror) and the
+// broker's MQTT 5 reason codes ("Not authorized (0x87)").
 std::string describe_failure(const mqtt::token& tok) {
-  std::string text = "return code " + std::to_string(tok.get_return_code());
+  std::string text;
+  const int rc = tok.get_return_code();
+  if (rc != MQTTASYNC_SUCCESS) {
+    const char* words = rc == MQTTASYNC_FAILURE ? "the connection failed" : ::MQTTAsync_strerror(rc);
+    text = std::string(words ? words : "unknown error") + " (Paho code " + std::to_string(rc) + ")";
+  }
   if (tok.get_reason_code() != mqtt::ReasonCode::SUCCESS) {
-    text += ", MQTT reason 0x";
     static constexpr char hex[] = "0123456789abcdef";
     const auto reason = static_cast<unsigned>(tok.get_reason_code());
-    text += hex[(reason >> 4U) & 0xFU];
-    text += hex[reason & 0xFU];
+    const char* words = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason));
+    std::string code = "0x";
+    code += hex[(reason >> 4U) & 0xFU];
+    code += hex[reason & 0xFU];
+    text += (text.empty() ? "" : "; ") + std::string("broker says: ") + (words ? words : "unknown reason") + " (" +
+            code + ")";
   }
-  return text;
+  return text.empty() ? std::string("unknown failure") : text;
 }
 
 }  // namespace
@@ -90,7 +101,8 @@ mqtt_publisher::mqtt_publisher(event_loop& loop, const mqtt_config& config, std:
       hooks_(std::move(h)),
       alive_(std::make_shared<std::atomic<bool>>(true)),
       queue_(config.queue_limit_bytes),
-      replay_rate_(replay_rate) {
+      replay_rate_(replay_rate),
+      probe_gate_(std::make_shared<result_gate>(loop)) {
   // No persistence and no Paho-side buffering: the agent owns every unsent batch.
   client_ = std::make_unique<mqtt::async_client>(config_.brokers.front(), config_.client_id,
                                                  mqtt::create_options(MQTTVERSION_5), nullptr);
@@ -108,6 +120,7 @@ mqtt_publisher::mqtt_publisher(event_loop& loop, const mqtt_config& config, std:
 
 mqtt_publisher::~mqtt_publisher() {
   alive_->store(false);
+  probe_gate_->close();
   try {
     if (client_->is_connected()) client_->disconnect(std::chrono::milliseconds(0))->wait_for(std::chrono::milliseconds(200));
   } catch (const std::exception&) {
@@ -144,32 +157,44 @@ void mqtt_publisher::connect() {
   }
 }
 
-void mqtt_publisher::explain_tls_failure() {
-  // The diagnostic handshake blocks: it runs on a thread of its own and reports back to the loop.
+void mqtt_publisher::explain_connect_failure() {
+  // The diagnostic connection blocks: it runs on a thread of its own and
+  // reports back through the gate, which is closed when the publisher goes.
   for (const std::string& uri : config_.brokers) {
-    if (!uri.starts_with("ssl://")) continue;
-    std::thread([this, alive = alive_, uri, config = config_] {
-      const std::string why = probe_tls(uri, config, std::chrono::seconds(5));
-      if (why.empty() || !alive->load()) return;
-      loop_.post([this, alive, uri, why] {
-        if (alive->load()) on_tls_error(uri + ": " + why);
+    std::thread([gate = probe_gate_, this, uri, config = config_] {
+      const std::string why = probe_connection(uri, config, std::chrono::seconds(5));
+      if (why.empty()) return;
+      gate->post([gate, this, uri, why] {
+        if (gate->is_open()) on_probe_result(uri, why);
       });
     }).detach();
   }
 }
 
-void mqtt_publisher::on_tls_error(const std::string& message) {
-  // OpenSSL's own words (e.g. "certificate verify failed"), once per distinct error.
-  if (message == last_tls_error_) return;
-  last_tls_error_ = message;
-  status_.last_error = "TLS: " + message;
-  spdlog::error("mqtt: TLS to the broker failed: {}", message);
+void mqtt_publisher::on_probe_result(const std::string& uri, const std::string& why) {
+  // The cause in the system's or OpenSSL's words, once per distinct cause.
+  const std::string message = uri + ": " + why;
+  if (message == last_probe_error_) return;
+  last_probe_error_ = message;
+  if (why.starts_with("TLS: ")) {
+    status_.last_error = "TLS: " + uri + ": " + why.substr(5);
+    spdlog::error("mqtt: TLS to the broker failed: {}: {}", uri, why.substr(5));
+  } else {
+    status_.last_error = "connect failed: " + message;
+    spdlog::error("mqtt: cannot connect to {}", message);
+  }
 }
 
 void mqtt_publisher::on_connected(const std::string& server) {
-  last_tls_error_.clear();
+  last_probe_error_.clear();
+  outage_explained_ = false;
   connecting_ = false;
-  reconnect_attempt_ = 0;
+  // The back-off starts over only once this connection has proved itself: a
+  // broker that accepts and closes at once must not be hammered.
+  stable_timer_ = loop_.after(stable_after(), [this] {
+    stable_timer_.reset();
+    reconnect_attempt_ = status_.reconnect_attempt = 0;
+  });
   status_.connected = true;
   status_.server = server.empty() ? config_.brokers.front() : server;
   status_.connected_since_ms = unix_now_ms();
@@ -188,9 +213,10 @@ void mqtt_publisher::on_connect_failed(const std::string& error) {
   ++status_.connect_failures;
   status_.last_error = "connect failed: " + error;
   // Log the first failure of an outage loudly, the rest quietly.
-  if (reconnect_attempt_ == 0) {
+  if (!outage_explained_) {
+    outage_explained_ = true;
     spdlog::warn("mqtt: cannot connect to {}: {}; retrying with back-off", fmt::join(config_.brokers, ", "), error);
-    if (config_.uses_tls()) explain_tls_failure();
+    explain_connect_failure();
   } else {
     spdlog::debug("mqtt: connect attempt {} failed: {}", reconnect_attempt_ + 1, error);
   }
@@ -204,6 +230,8 @@ void mqtt_publisher::on_connect_failed(const std::string& error) {
 void mqtt_publisher::on_connection_lost(const std::string& cause) {
   if (!status_.connected) return;
   status_.connected = false;
+  stable_timer_.reset();
+  ack_timer_.reset();
   status_.last_error = "connection lost" + (cause.empty() ? std::string() : ": " + cause);
   spdlog::warn("mqtt: {}; {} batches in flight will be resent", status_.last_error, queue_.in_flight());
   // In-flight publishes of a clean-start session are not resent by Paho: resend them ourselves.
@@ -230,6 +258,7 @@ std::chrono::milliseconds mqtt_publisher::backoff(unsigned attempt) {
 
 void mqtt_publisher::schedule_reconnect() {
   reconnect_timer_ = loop_.after(backoff(reconnect_attempt_++), [this] { connect(); });
+  status_.reconnect_attempt = reconnect_attempt_;
 }
 
 void mqtt_publisher::publish_retained(const std::string& topic, const std::string& payload) {
@@ -320,7 +349,8 @@ bool mqtt_publisher::send(outgoing_batch& batch, bool replayed) {
   }
   if (replayed) payload += std::string("\x20\x01", 2);  // DataBatch.replayed = true: a later field wins
   const std::uint64_t id = next_publish_id_++;
-  publishes_[id] = sequence;
+  publishes_[id] = {sequence, std::chrono::steady_clock::now()};
+  watch_acknowledgements();
   try {
     client_->publish(mqtt::make_message(topic_root_ + "/data", payload, 1, false), as_context(id), *publish_listener_);
   } catch (const mqtt::exception& e) {
@@ -338,7 +368,7 @@ bool mqtt_publisher::send(outgoing_batch& batch, bool replayed) {
 void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error) {
   auto it = publishes_.find(publish_id);
   if (it == publishes_.end()) return;  // from a connection that is gone; already requeued
-  const std::uint64_t sequence = it->second;
+  const std::uint64_t sequence = it->second.sequence;
   publishes_.erase(it);
   if (ok) {
     refusals_in_a_row_ = 0;
@@ -363,6 +393,41 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
   }
   pump();
   maybe_finish_stop();
+}
+
+std::chrono::milliseconds mqtt_publisher::stable_after() const {
+  return std::max<std::chrono::milliseconds>(std::chrono::seconds(10), 2 * config_.keepalive);
+}
+
+void mqtt_publisher::watch_acknowledgements() {
+  if (ack_timer_ || publishes_.empty()) return;
+  ack_timer_ = loop_.after(std::min<std::chrono::milliseconds>(config_.ack_timeout, std::chrono::seconds(1)), [this] {
+    ack_timer_.reset();
+    check_acknowledgements();
+  });
+}
+
+void mqtt_publisher::check_acknowledgements() {
+  if (!status_.connected || publishes_.empty()) return;
+  const auto oldest = std::min_element(publishes_.begin(), publishes_.end(), [](const auto& a, const auto& b) {
+                        return a.second.sent < b.second.sent;
+                      })->second.sent;
+  const auto waited = std::chrono::steady_clock::now() - oldest;
+  if (waited < config_.ack_timeout) {
+    watch_acknowledgements();
+    return;
+  }
+  // A broker that answers pings but not publishes would hold the batches in
+  // flight forever while the spool fills: give up on this connection.
+  ++status_.ack_timeouts;
+  spdlog::warn("mqtt: {} batch(es) sent to {} without acknowledgement for {} ms; reconnecting", publishes_.size(),
+               status_.server, std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+  try {
+    client_->disconnect(std::chrono::milliseconds(0));
+  } catch (const mqtt::exception&) {
+    // Already gone: the reconnect below is what matters.
+  }
+  on_connection_lost("no acknowledgement for " + format_duration(config_.ack_timeout));
 }
 
 void mqtt_publisher::stop(std::function<std::string()> offline_state, std::chrono::milliseconds grace,

@@ -18,6 +18,7 @@
 
 #include "common/event_loop.h"
 #include "config/config.h"
+#include "common/result_gate.h"
 #include "publish/outbox.h"
 
 namespace mqtt {
@@ -33,6 +34,7 @@ struct publisher_status {
   std::int64_t connected_since_ms = 0;
   std::uint64_t connects = 0;
   std::uint64_t connect_failures = 0;
+  unsigned reconnect_attempt = 0;   // failed or short-lived connections in a row (the back-off step)
   std::string last_error;
   std::uint64_t batches_published = 0;
   std::uint64_t readings_published = 0;
@@ -40,6 +42,7 @@ struct publisher_status {
   std::uint64_t publish_failures = 0;
   std::uint64_t replayed_batches = 0;   // sent from the backlog
   std::uint64_t unreadable_batches = 0; // in the spool index but not readable from disk
+  std::uint64_t ack_timeouts = 0;       // connections given up for want of PUBACKs
 };
 
 class mqtt_publisher {
@@ -89,8 +92,11 @@ class mqtt_publisher {
   void on_connected(const std::string& server);
   void on_connect_failed(const std::string& error);
   void on_connection_lost(const std::string& cause);
-  void on_tls_error(const std::string& message);
-  void explain_tls_failure();
+  void on_probe_result(const std::string& uri, const std::string& why);
+  void explain_connect_failure();
+  std::chrono::milliseconds stable_after() const;
+  void watch_acknowledgements();
+  void check_acknowledgements();
   void schedule_reconnect();
   std::chrono::milliseconds backoff(unsigned attempt);
   void pump();
@@ -116,11 +122,19 @@ class mqtt_publisher {
   std::chrono::steady_clock::time_point replay_refilled_ = std::chrono::steady_clock::now();
   std::unique_ptr<timer_handle> replay_timer_;
   std::set<std::uint64_t> catalogs_sent_;  // on this connection
-  std::map<std::uint64_t, std::uint64_t> publishes_;  // publish id -> batch sequence, this connection
+  struct pending_publish {
+    std::uint64_t sequence;
+    std::chrono::steady_clock::time_point sent;
+  };
+  std::map<std::uint64_t, pending_publish> publishes_;  // by publish id, this connection
+  std::unique_ptr<timer_handle> ack_timer_;
+  std::unique_ptr<timer_handle> stable_timer_;  // resets the back-off once a connection has lasted
   std::uint64_t next_publish_id_ = 1;
   publisher_status status_;
   bool connecting_ = false;
-  std::string last_tls_error_;
+  std::string last_probe_error_;
+  bool outage_explained_ = false;  // the first failed connect of an outage is explained, the rest counted
+  std::shared_ptr<result_gate> probe_gate_;  // diagnostic threads report through it
   unsigned reconnect_attempt_ = 0;
   std::unique_ptr<timer_handle> reconnect_timer_;
   // After a refused publish (e.g. denied by an ACL) sending pauses, with

@@ -19,21 +19,6 @@ std::int64_t monotonic_ns_after(std::chrono::milliseconds d) {
 
 }  // namespace
 
-void result_gate::post(std::function<void()> work) {
-  std::lock_guard lock(mutex_);
-  if (loop_ != nullptr) loop_->post(std::move(work));
-}
-
-bool result_gate::is_open() {
-  std::lock_guard lock(mutex_);
-  return loop_ != nullptr;
-}
-
-void result_gate::close() {
-  std::lock_guard lock(mutex_);
-  loop_ = nullptr;
-}
-
 poller::poller(event_loop& loop, std::shared_ptr<driver_instance> instance, lane& lane,
                scan_handler on_scan)
     : loop_(loop),

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/event_loop.h"
+#include "common/result_gate.h"
 #include "drivers/driver_instance.h"
 #include "sched/lane.h"
 #include "sched/tick_schedule.h"
@@ -38,19 +39,6 @@ struct instance_scan {
   std::int64_t time_ms = 0;
   std::vector<racktel_sample> samples;
   std::shared_ptr<const instance_catalog> new_catalog;  // the sensor set changed
-};
-
-// Lets lane threads post results to the loop only while the poller exists.
-class result_gate {
- public:
-  explicit result_gate(event_loop& loop) : loop_(&loop) {}
-  void post(std::function<void()> work);
-  void close();
-  bool is_open();
-
- private:
-  std::mutex mutex_;
-  event_loop* loop_;
 };
 
 class poller {

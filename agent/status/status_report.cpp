@@ -88,6 +88,8 @@ std::string to_json(const status_report& r) {
                               {"connected_since_ms", b.connected_since_ms},
                               {"connects", b.connects},
                               {"connect_failures", b.connect_failures},
+                              {"reconnect_attempt", b.reconnect_attempt},
+                              {"ack_timeouts", b.ack_timeouts},
                               {"last_error", b.last_error}}},
       {"publish", json::object{{"batches", b.batches_published},
                                {"readings", b.readings_published},

@@ -146,3 +146,26 @@ def test_subscribe_speaks_tls_and_reads_its_password_from_a_file(tmp_path, pki):
             publisher.stop()
     finally:
         secured.stop()
+
+
+def test_the_tls_diagnosis_uses_the_key_passphrase(tmp_path, pki):
+    """With an encrypted client key, the diagnosis after a failed handshake
+    unlocks the key with the configured passphrase (never a terminal prompt)
+    and so finds the real cause."""
+    import os
+    subprocess.run(["openssl", "rsa", "-aes256", "-in", "client.key", "-out", "client-enc.key",
+                    "-passout", "pass:k3y-pass"], check=True, capture_output=True, cwd=pki)
+    os.chmod(pki / "client-enc.key", 0o600)
+    passphrase = tmp_path / "key-pass"
+    passphrase.write_text("k3y-pass\n")
+    os.chmod(passphrase, 0o600)
+    (tmp_path / "b").mkdir()
+    broker = tls_broker(tmp_path / "b", pki)
+    agent = agent_for(tmp_path, broker, f'ca_file = "{pki / "other-ca.pem"}"\ncert_file = "{pki / "client.pem"}"\n'
+                                         f'key_file = "{pki / "client-enc.key"}"\nkey_password_file = "{passphrase}"')
+    try:
+        wait_for(lambda: "certificate verify failed" in agent.log_text(), what="the real cause in the log")
+        assert "cannot use the client certificate" not in agent.log_text()
+    finally:
+        agent.stop()
+        broker.stop()

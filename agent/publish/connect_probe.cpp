@@ -1,4 +1,4 @@
-#include "tls_probe.h"
+#include "connect_probe.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -60,25 +61,48 @@ int connect_with_timeout(const std::string& host, const std::string& port, int t
   return fd;
 }
 
+// The key's passphrase from the config, never a prompt on a terminal: without
+// one, an encrypted key simply fails to load.
+int key_passphrase(char* buf, int size, int, void* userdata) {
+  const auto* passphrase = static_cast<const std::string*>(userdata);
+  if (passphrase == nullptr || size <= 0) return 0;
+  const int n = static_cast<int>(std::min<std::size_t>(passphrase->size(), static_cast<std::size_t>(size)));
+  std::memcpy(buf, passphrase->data(), static_cast<std::size_t>(n));
+  return n;
+}
+
 }  // namespace
 
-std::string probe_tls(const std::string& broker_uri, const mqtt_config& config, std::chrono::milliseconds timeout) {
+std::string probe_connection(const std::string& broker_uri, const mqtt_config& config,
+                             std::chrono::milliseconds timeout) {
   std::string rest = broker_uri.substr(broker_uri.find("://") + 3);
   const std::size_t colon = rest.rfind(':');
-  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "8883" : rest.substr(colon + 1);
+  std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "1883" : rest.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (!broker_uri.starts_with("ssl://")) {
+    std::string error;
+    const int fd = connect_with_timeout(host, port, static_cast<int>(timeout.count()), error);
+    if (fd < 0) return error;
+    ::close(fd);
+    return {};
+  }
 
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-  if (!ctx) return "cannot create a TLS context";
+  if (!ctx) return "TLS: cannot create a TLS context";
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   const bool ca_ok = config.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get()) == 1
                                             : SSL_CTX_load_verify_locations(ctx.get(), config.ca_file.c_str(), nullptr) == 1;
-  if (!ca_ok) return "cannot load the CA file " + config.ca_file + ": " + openssl_error();
+  if (!ca_ok) return "TLS: cannot load the CA file " + config.ca_file + ": " + openssl_error();
+  const std::string no_passphrase;
+  SSL_CTX_set_default_passwd_cb(ctx.get(), key_passphrase);
+  SSL_CTX_set_default_passwd_cb_userdata(
+      ctx.get(), const_cast<std::string*>(config.key_password ? &*config.key_password : &no_passphrase));
   if (!config.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), config.cert_file.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx.get(), config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return "cannot use the client certificate " + config.cert_file + ": " + openssl_error();
+      return "TLS: cannot use the client certificate " + config.cert_file + ": " + openssl_error();
     }
   }
   std::string error;
@@ -112,7 +136,7 @@ std::string probe_tls(const std::string& broker_uri, const mqtt_config& config, 
     SSL_shutdown(ssl.get());
   }
   ::close(fd);
-  return result;
+  return result.empty() ? result : "TLS: " + result;
 }
 
 }  // namespace racktel

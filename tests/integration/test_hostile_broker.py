@@ -1,0 +1,80 @@
+"""What a broker that misbehaves can do to the agent: nothing lasting."""
+
+import pytest
+
+from conftest import Agent, SIM_DRIVER, free_port, wait_for
+from fake_broker import FakeBroker
+
+
+def agent_on(tmp_path, fake, extra=""):
+    (tmp_path / "a").mkdir()
+    return Agent(tmp_path / "a", fake, SIM_DRIVER.format(seed=1), extra, brokers=[fake.uri]).start()
+
+
+@pytest.fixture
+def fake(request):
+    brokers = []
+
+    def make(mode, **kwargs):
+        b = FakeBroker(mode, **kwargs)
+        brokers.append(b)
+        return b
+
+    yield make
+    for b in brokers:
+        b.stop()
+
+
+def test_a_broker_that_accepts_and_closes_at_once_meets_a_growing_back_off(tmp_path, fake):
+    broker = fake("close")
+    agent = agent_on(tmp_path, broker)
+    try:
+        wait_for(lambda: agent.status()["broker"]["connects"] >= 4, timeout=30, what="four short-lived connections")
+        # Each connection lasted no time: the back-off was not reset by it.
+        assert agent.status()["broker"]["reconnect_attempt"] >= 3
+    finally:
+        agent.stop()
+
+
+def test_a_broker_that_never_acknowledges_is_given_up_and_the_agent_reconnects(tmp_path, fake):
+    broker = fake("silent")
+    agent = agent_on(tmp_path, broker, 'ack_timeout = "2s"')
+    try:
+        wait_for(lambda: broker.publishes >= 1, what="a batch sent")
+        wait_for(lambda: agent.status()["broker"]["ack_timeouts"] >= 1, timeout=20, what="the acknowledgement timeout")
+        assert "without acknowledgement for" in agent.log_text()
+        wait_for(lambda: broker.connections >= 2, timeout=20, what="a new connection")
+        s = agent.status()
+        assert s["spool"]["pending_batches"] >= 1, "nothing acknowledged, nothing forgotten"
+    finally:
+        agent.stop()
+
+
+def test_a_publish_larger_than_announced_does_not_grow_the_agent(tmp_path, fake):
+    broker = fake("flood")
+    agent = agent_on(tmp_path, broker)
+    try:
+        # The agent announced a 64 KiB maximum packet size: it drops the
+        # connection at the oversized header instead of reading 256 MiB.
+        wait_for(lambda: broker.flood_sent >= 64 << 20 or broker.connections >= 2, timeout=30,
+                 what="the flood under way or the connection dropped")
+        rss_kib = int(next(line for line in open(f"/proc/{agent.process.pid}/status")
+                           if line.startswith("VmRSS")).split()[1])
+        assert rss_kib < 48 * 1024, f"the agent holds {rss_kib} KiB while a broker floods it"
+        assert broker.flood_sent < 64 << 20
+        assert agent.process.poll() is None
+    finally:
+        agent.stop()
+
+
+def test_connect_failures_are_said_in_words(tmp_path):
+    class Nothing:  # a port nothing listens on
+        uri = f"tcp://127.0.0.1:{free_port()}"
+    agent = agent_on(tmp_path, Nothing)
+    try:
+        wait_for(lambda: "Connection refused" in agent.log_text(), what="the refusal in words")
+        assert f"mqtt: cannot connect to {Nothing.uri}: Connection refused" in agent.log_text()
+        assert "return code -1" not in agent.log_text()
+        wait_for(lambda: "Connection refused" in agent.status()["broker"]["last_error"], what="it in the status")
+    finally:
+        agent.stop()
