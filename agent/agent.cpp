@@ -92,56 +92,77 @@ void agent::start() {
 }
 
 void agent::open_drivers() {
-  for (const driver_config& dc : config_.drivers) slots_.push_back(open_slot(dc));
+  for (const driver_config& dc : config_.drivers) slots_.push_back(attach(open_driver(dc, loader_)));
 }
 
-agent::driver_slot agent::open_slot(const driver_config& dc) {
+agent::opened_driver agent::open_driver(const driver_config& dc, const driver_loader& loader) {
+  opened_driver opened{dc, nullptr, {}};
+  if (!dc.enabled) {
+    opened.error = "disabled in the config";
+    return opened;
+  }
+  load_result loaded = loader.load(dc.type, dc.module);
+  if (!loaded.driver) {
+    opened.error = loaded.error;
+    spdlog::error("driver {}: {}; the agent carries on without it", dc.name, loaded.error);
+    return opened;
+  }
+  auto result = driver_instance::open(dc, std::move(*loaded.driver), 0);
+  for (const auto& w : result.warnings) spdlog::warn("{}", w.to_string());
+  if (!result.instance) {
+    for (const auto& e : result.errors) spdlog::error("{}", e.to_string());
+    opened.error = result.errors.empty() ? result.failure : result.errors.front().to_string();
+    spdlog::error("driver {}: cannot open; the agent carries on without it", dc.name);
+    return opened;
+  }
+  opened.instance = std::move(result.instance);
+  return opened;
+}
+
+agent::driver_slot agent::attach(opened_driver opened) {
   driver_slot slot;
   slot.id = next_slot_id_++;
-  slot.config = dc;
-  if (!dc.enabled) {
-    slot.error = "disabled in the config";
-    return slot;
-  }
-  load_result loaded = loader_.load(dc.type, dc.module);
-  if (!loaded.driver) {
-    slot.error = loaded.error;
-    spdlog::error("driver {}: {}; the agent carries on without it", dc.name, loaded.error);
-    return slot;
-  }
-  auto opened = driver_instance::open(dc, std::move(*loaded.driver), 0);
-  for (const auto& w : opened.warnings) spdlog::warn("{}", w.to_string());
-  if (!opened.instance) {
-    for (const auto& e : opened.errors) spdlog::error("{}", e.to_string());
-    slot.error = opened.errors.empty() ? opened.failure : opened.errors.front().to_string();
-    spdlog::error("driver {}: cannot open; the agent carries on without it", dc.name);
-    return slot;
-  }
+  slot.config = std::move(opened.config);
+  slot.error = std::move(opened.error);
+  if (!opened.instance) return slot;
   slot.instance = std::move(opened.instance);
   slot.catalog = slot.instance->initial_catalog();
-  slot.own_lane = slot.instance->may_block();
   lane* lane_for_slot = nullptr;
-  if (slot.own_lane) {
-    // A lane per instance; a reopened instance gets a fresh one, since the old
-    // one may still be stuck in a hung read (it is retired, not joined).
-    lanes_.push_back(std::make_unique<lane>(dc.name));
-    lane_for_slot = lanes_.back().get();
+  if (slot.instance->may_block()) {
+    // A lane per instance, owned by the slot: it goes when the instance is
+    // removed. A reopened instance gets a fresh one, since the old one may
+    // still be stuck in a hung read (that thread then exits on its own).
+    slot.own_lane = std::make_unique<lane>(slot.config.name);
+    lane_for_slot = slot.own_lane.get();
   } else {
-    if (shared_lane_ == nullptr) {
-      lanes_.push_back(std::make_unique<lane>("shared"));
-      shared_lane_ = lanes_.back().get();
-    }
-    lane_for_slot = shared_lane_;
+    if (!shared_lane_) shared_lane_ = std::make_unique<lane>("shared");
+    lane_for_slot = shared_lane_.get();
   }
   const std::uint64_t id = slot.id;
   slot.polling = std::make_unique<poller>(loop_, slot.instance, *lane_for_slot,
                                           [this, id](instance_scan s) { on_scan(id, std::move(s)); });
-  spdlog::info("driver {}: type {} ({}), {} sensors in {} groups, {} lane", dc.name, dc.type, slot.instance->origin(),
-               slot.catalog->sensors.size(), slot.catalog->groups.size(), slot.own_lane ? "own" : "shared");
+  spdlog::info("driver {}: type {} ({}), {} sensors in {} groups, {} lane", slot.config.name, slot.config.type,
+               slot.instance->origin(), slot.catalog->sensors.size(), slot.catalog->groups.size(),
+               slot.own_lane ? "own" : "shared");
   return slot;
 }
 
-std::string agent::reload(agent_config next) {
+std::vector<driver_config> agent::running_drivers() const {
+  std::vector<driver_config> out;
+  for (const driver_slot& s : slots_) out.push_back(s.config);
+  return out;
+}
+
+std::vector<lane*> agent::lanes() const {
+  std::vector<lane*> out;
+  if (shared_lane_) out.push_back(shared_lane_.get());
+  for (const driver_slot& s : slots_) {
+    if (s.own_lane) out.push_back(s.own_lane.get());
+  }
+  return out;
+}
+
+std::string agent::apply_reload(agent_config next, std::vector<opened_driver> opened) {
   std::vector<driver_slot> kept_or_new;
   std::vector<std::string> reopened, added, removed, kept;
   for (const driver_config& dc : next.drivers) {
@@ -157,7 +178,11 @@ std::string agent::reload(agent_config next) {
     const bool existed = std::any_of(slots_.begin(), slots_.end(),
                                      [&](const driver_slot& s) { return s.id != 0 && s.config.name == dc.name; });
     (existed ? reopened : added).push_back(dc.name);
-    driver_slot fresh = open_slot(dc);
+    auto ready = std::find_if(opened.begin(), opened.end(), [&](const opened_driver& o) {
+      return o.config.name == dc.name && same_driver(o.config, dc);
+    });
+    // Opened beforehand, off the loop; only a table nobody expected is opened here.
+    driver_slot fresh = attach(ready != opened.end() ? std::move(*ready) : open_driver(dc, loader_));
     if (fresh.polling) fresh.polling->start();
     kept_or_new.push_back(std::move(fresh));
   }
@@ -166,8 +191,9 @@ std::string agent::reload(agent_config next) {
     if (std::find(reopened.begin(), reopened.end(), old.config.name) == reopened.end()) {
       removed.push_back(old.config.name);
     }
-    old.polling.reset();  // its lane keeps running any read in progress, then idles
   }
+  // Removed slots go now: their pollers cancel any read in progress, their
+  // lanes stop after it, and nothing waits for them here.
   slots_ = std::move(kept_or_new);
 
   const std::vector<std::string> later = restart_only_differences(config_, next);
@@ -190,7 +216,7 @@ std::string agent::reload(agent_config next) {
   std::string message = "reloaded " + next.source_file + ": reopened " + join(reopened) + "; added " + join(added) +
                         "; removed " + join(removed) + "; unchanged " + join(kept);
   if (!later.empty()) message += "; applied at the next restart: " + join(later);
-  last_reload_ = {unix_now_ms(), true, message, {}};
+  last_reload_ = {unix_now_ms(), true, message, {}, last_reload_.count + 1};
   spdlog::info("{}", message);
   return message;
 }
@@ -199,7 +225,8 @@ void agent::reload_refused(const std::vector<config_error>& errors) {
   std::vector<std::string> lines;
   for (const auto& e : errors) lines.push_back(e.to_string());
   last_reload_ = {unix_now_ms(), false,
-                  std::to_string(errors.size()) + " error(s) in the new configuration; the running one is kept", lines};
+                  std::to_string(errors.size()) + " error(s) in the new configuration; the running one is kept", lines,
+                  last_reload_.count + 1};
   for (const auto& line : lines) spdlog::error("reload: {}", line);
   spdlog::error("reload: {}", last_reload_.message);
 }
@@ -384,7 +411,7 @@ void agent::shutdown(std::function<void()> done) {
   if (shutting_down_) return;
   shutting_down_ = true;
   spdlog::info("shutting down: flushing {} readings in hand", batch_.readings());
-  for (driver_slot& slot : slots_) slot.polling.reset();
+  for (driver_slot& slot : slots_) slot.polling.reset();  // cancels the reads in progress
   batch_timer_.reset();
   flush_batch();
   publisher_->stop([this] { return encode_agent_state(state(false, "shutdown")); }, std::chrono::seconds(3),

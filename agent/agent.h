@@ -46,28 +46,51 @@ class agent {
   // Groups allowed to change the agent over the status socket (reloadable).
   const std::vector<unsigned>& control_gids() const { return config_.control_gids; }
 
-  // Live reload with a configuration that has already been validated:
-  // drivers whose tables changed are reopened, the others keep running, and
-  // nothing queued or spooled is touched. Returns what happened, for the log,
-  // `racktel status` and `racktel reload`.
-  std::string reload(agent_config next);
+  // A driver instance opened for the agent but not yet polled. Opening may be
+  // slow (a sim model to build, a BMC to log in to), so a reload does it off
+  // the main loop; attaching it (lane, poller) is quick and done on the loop.
+  struct opened_driver {
+    driver_config config;
+    std::shared_ptr<driver_instance> instance;  // null when it failed to open
+    std::string error;
+  };
+  // Thread-safe: touches no agent state.
+  static opened_driver open_driver(const driver_config& dc, const driver_loader& loader);
+
+  // The running driver tables, for a reload being prepared off the loop: a
+  // table equal to a running one is kept, any other is opened beforehand.
+  std::vector<driver_config> running_drivers() const;
+  const driver_loader& loader() const { return loader_; }
+
+  // Live reload with a configuration that has already been validated, and the
+  // instances opened for the tables that differ from the running ones (by
+  // name): drivers whose tables changed are replaced, the others keep
+  // running, and nothing queued or spooled is touched. Quick: nothing is
+  // opened here. Returns what happened, for the log, `racktel status` and
+  // `racktel reload`.
+  std::string apply_reload(agent_config next, std::vector<opened_driver> opened);
   // A reload whose file did not validate: recorded, nothing changes.
   void reload_refused(const std::vector<config_error>& errors);
+  const reload_report& last_reload() const { return last_reload_; }
+
+  // Threads of the driver lanes that are still running: for shutdown, which
+  // waits for all of them under one deadline.
+  std::vector<lane*> lanes() const;
 
  private:
   struct driver_slot {
     std::uint64_t id = 0;  // stable across reloads; slot positions are not
     driver_config config;
     std::shared_ptr<driver_instance> instance;  // null when it failed to open
+    std::unique_ptr<lane> own_lane;  // for a driver that may block; before `polling`, which uses it
     std::unique_ptr<poller> polling;
     std::shared_ptr<const instance_catalog> catalog;
     std::string error;
-    bool own_lane = false;
     std::size_t offset = 0;  // index of its first sensor in the rack catalog
   };
 
   void open_drivers();
-  driver_slot open_slot(const driver_config& dc);
+  driver_slot attach(opened_driver opened);
   void rebuild_catalog();
   void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();
@@ -87,9 +110,8 @@ class agent {
   boot_id boot_;
   std::int64_t start_time_ms_;
 
-  // Declared before the slots: pollers submit to lanes, so lanes must outlive them.
-  std::vector<std::unique_ptr<lane>> lanes_;
-  lane* shared_lane_ = nullptr;
+  // Declared before the slots: pollers submit to it, so it must outlive them.
+  std::unique_ptr<lane> shared_lane_;  // for drivers that never block
   std::vector<driver_slot> slots_;
   std::uint64_t next_slot_id_ = 1;
   reload_report last_reload_;

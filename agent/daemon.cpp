@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "common/asio_event_loop.h"
 #include "drivers/validate.h"
+#include "reloader.h"
 #include "service/service_notifier.h"
 #include "service/state_lock.h"
 #include "status/status_server.h"
@@ -43,49 +44,39 @@ int run_agent(const agent_config& config, const daemon_options& options) {
   const std::string driver_dir = driver_directory(config.driver_dir);
   agent a(*loop, config, driver_loader(builtin_drivers(), driver_dir));
 
-  // Re-reads the file the agent started with; applies it only if all of it validates.
-  auto reload = [&a, &config, &driver_dir]() -> std::string {
-    config_result next = load_config_file(config.source_file);
-    std::vector<config_error> errors = next.errors;
-    if (next.config) {
-      auto driver_errors = validate_drivers(*next.config, driver_loader(builtin_drivers(), driver_dir));
-      errors.insert(errors.end(), driver_errors.begin(), driver_errors.end());
-    }
-    if (!errors.empty()) {
-      a.reload_refused(errors);
-      return a.report().reload.message;
-    }
-    return a.reload(std::move(*next.config));
-  };
+  // Re-reads the file the agent started with, off the main loop; applies it
+  // only if all of it validates. Requests during a reload are coalesced.
+  reloader reloads(a, *loop, config.source_file, driver_dir);
 
   // Anyone who can connect (the socket's group) may read; changing the agent
   // takes root, the agent's own user or a member of [agent] control_groups.
-  auto handle_command = [&a, &options, &reload](const std::string& command, const peer_credentials& peer) {
-    if (command == "status" || command.empty()) return to_json(a.report());
+  auto handle_command = [&a, &options, &reloads](const std::string& command, const peer_credentials& peer,
+                                                 const status_server::reply_fn& reply) {
+    if (command == "status" || command.empty()) return reply(to_json(a.report()));
     const bool allowed = may_change_agent(peer, ::geteuid(), a.control_gids());
     if (command == "reload") {
       if (!allowed) {
         spdlog::warn("status socket: reload refused to uid {} (pid {}): not root, the agent's user or in "
                      "[agent] control_groups", peer.uid, peer.pid);
-        return std::string(R"({"ok":false,"message":"not allowed: reloading takes root, the agent's user or a )"
-                           R"(member of [agent] control_groups","errors":[]})");
+        return reply(R"({"ok":false,"message":"not allowed: reloading takes root, the agent's user or a )"
+                     R"(member of [agent] control_groups","errors":[]})");
       }
-      reload();
-      const reload_report r = a.report().reload;
-      boost::json::object o{{"ok", r.ok}, {"message", r.message},
-                            {"errors", boost::json::array(r.errors.begin(), r.errors.end())}};
-      return boost::json::serialize(o);
+      return reloads.request([reply](const reload_report& r) {
+        boost::json::object o{{"ok", r.ok}, {"message", r.message},
+                              {"errors", boost::json::array(r.errors.begin(), r.errors.end())}};
+        reply(boost::json::serialize(o));
+      });
     }
 #ifdef RACKTEL_TEST_HOOKS
     if (options.test_hooks && allowed && command.starts_with("test-stall ")) {
       const int ms = std::atoi(command.c_str() + 11);
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the main loop, blocked on purpose
-      return std::string(R"({"stalled_ms":)") + std::to_string(ms) + "}";
+      return reply(std::string(R"({"stalled_ms":)") + std::to_string(ms) + "}");
     }
 #else
     (void)options;
 #endif
-    return std::string(R"({"error":"unknown command; expected \"status\" or \"reload\""})");
+    reply(R"({"error":"unknown command; expected \"status\" or \"reload\""})");
   };
   std::unique_ptr<status_server> status;
   try {
@@ -113,7 +104,7 @@ int run_agent(const agent_config& config, const daemon_options& options) {
     hangup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       spdlog::info("SIGHUP: reloading {}", config.source_file);
-      reload();
+      reloads.request();
       wait_hangup();
     });
   };
@@ -137,6 +128,15 @@ int run_agent(const agent_config& config, const daemon_options& options) {
   };
   if (notifier.enabled()) status_timer = loop->after(std::chrono::seconds(5), report);
   io.run();
+  // Reads were cancelled at shutdown; give every lane the same few seconds to
+  // finish, all at once, then leave the ones that hang (their threads end with
+  // the process, and the exec driver's reapers with them).
+  const auto lanes = a.lanes();
+  for (lane* l : lanes) l->request_stop();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  std::size_t hung = 0;
+  for (lane* l : lanes) hung += l->wait_until(deadline) ? 0 : 1;
+  if (hung > 0) spdlog::warn("{} driver lane(s) still in a read at exit; abandoned", hung);
   spdlog::info("racktel-agent stopped");
   return 0;
 }

@@ -8,8 +8,10 @@
 //           fixed time: CPU (user+system), peak resident memory, readings published per
 //           second, with the spool on and off
 //   drain   a backlog built while the broker was down, drained to the local broker
+//   reload  live reloads that add and remove 100 sim instances, and 10 unchanged ones:
+//           how long each takes, and the ticks the running instance missed meanwhile
 //
-// usage: racktel-bench [--seconds N] [--instances N] [--skip-agent]
+// usage: racktel-bench [--seconds N] [--instances N] [--skip-agent] [--only reload]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -342,24 +344,80 @@ void bench_agent(int seconds, int instances, bool spool_on) {
   finish(run);
 }
 
+// The first driver's first group's skipped ticks (rack0's 100 ms power group).
+std::uint64_t first_skipped_ticks(const std::string& json) {
+  const auto k = json.find("\"skipped_ticks\":");
+  return k == std::string::npos ? 0 : std::strtoull(json.c_str() + k + 16, nullptr, 10);
+}
+
+void write_sim_config(const agent_run& run, int instances) {
+  std::ifstream in(run.dir + "/racktel.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text = text.substr(0, text.find("[[drivers]]"));
+  for (int i = 0; i < instances; ++i) {
+    text += "[[drivers]]\nname = \"rack" + std::to_string(i) + "\"\ntype = \"sim\"\nseed = " + std::to_string(i + 1) + "\n";
+  }
+  std::ofstream(run.dir + "/racktel.toml") << text;
+}
+
+void bench_reload() {
+  agent_run run = start_agent(1, true, "", true);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const std::string reload = std::string(RACKTEL_BENCH_CLI) + " reload --socket " + run.dir + "/status.sock >/dev/null";
+  auto timed_reload = [&](int instances) {
+    write_sim_config(run, instances);
+    const std::uint64_t before = first_skipped_ticks(run_capture(run.cli));
+    const auto t0 = clock_type::now();
+    run_capture(reload);
+    const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const std::uint64_t after = first_skipped_ticks(run_capture(run.cli));
+    return std::pair{secs, after - before};
+  };
+  const auto [add_s, add_skipped] = timed_reload(101);
+  std::printf("reload  adding 100 sim instances: applied in %.2f s; the running instance skipped %lu ticks (100 ms group)\n",
+              add_s, static_cast<unsigned long>(add_skipped));
+  std::uint64_t unchanged_skipped = 0;
+  double unchanged_s = 0;
+  for (int i = 0; i < 10; ++i) {
+    const auto [secs, skipped] = timed_reload(101);
+    unchanged_s += secs;
+    unchanged_skipped += skipped;
+  }
+  std::printf("reload  10 unchanged reloads of 101 instances: %.2f s each; %lu ticks skipped in all\n",
+              unchanged_s / 10, static_cast<unsigned long>(unchanged_skipped));
+  const auto [remove_s, remove_skipped] = timed_reload(1);
+  std::printf("reload  removing 100 sim instances: applied in %.2f s; %lu ticks skipped; %ld threads, RssAnon %ld KiB after\n",
+              remove_s, static_cast<unsigned long>(remove_skipped), status_kib(run.agent, "Threads:"),
+              status_kib(run.agent, "RssAnon:"));
+  finish(run);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int seconds = 20;
   int instances = 1;
   bool skip_agent = false;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--seconds" && i + 1 < argc) {
+    if (arg == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else if (arg == "--seconds" && i + 1 < argc) {
       seconds = std::atoi(argv[++i]);
     } else if (arg == "--instances" && i + 1 < argc) {
       instances = std::atoi(argv[++i]);
     } else if (arg == "--skip-agent") {
       skip_agent = true;
     } else {
-      std::fprintf(stderr, "usage: racktel-bench [--seconds N] [--instances N] [--skip-agent]\n");
+      std::fprintf(stderr, "usage: racktel-bench [--seconds N] [--instances N] [--skip-agent] [--only reload]\n");
       return 2;
     }
+  }
+  if (only == "reload") {
+    bench_reload();
+    return 0;
   }
   bench_wire_and_encode();
   bench_spool_append();
@@ -368,6 +426,7 @@ int main(int argc, char** argv) {
     bench_agent(seconds, instances, false);
     bench_drain(8, 10, "100000");
     bench_drain(8, 10, "10000000");
+    bench_reload();
   }
   return 0;
 }

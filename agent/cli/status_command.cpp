@@ -15,7 +15,10 @@ namespace {
 
 namespace json = boost::json;
 
-std::optional<std::string> ask(const std::string& path, const std::string& command, std::string& error) {
+// One command, one answer. A reload may take a while (drivers are opened
+// before the agent answers); a status answers at once.
+std::optional<std::string> ask(const std::string& path, const std::string& command, std::string& error,
+                               int timeout_seconds = 5) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = std::strerror(errno);
@@ -29,7 +32,7 @@ std::optional<std::string> ask(const std::string& path, const std::string& comma
     return std::nullopt;
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  timeval tv{5, 0};
+  timeval tv{timeout_seconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     error = std::strerror(errno);
@@ -187,7 +190,7 @@ void print_human(const json::object& r) {
 
 int reload(const std::string& socket_path) {
   std::string error;
-  auto reply = ask(socket_path, "reload", error);
+  auto reply = ask(socket_path, "reload", error, 130);
   if (!reply) {
     std::fprintf(stderr, "racktel reload: cannot reach the agent at %s: %s\n", socket_path.c_str(), error.c_str());
     return 1;

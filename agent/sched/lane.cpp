@@ -51,11 +51,17 @@ lane::lane(std::string name) : state_(std::make_shared<state>()) {
   thread.detach();
 }
 
-lane::~lane() {
-  std::unique_lock lock(state_->mutex);
+lane::~lane() { request_stop(); }
+
+void lane::request_stop() {
+  std::lock_guard lock(state_->mutex);
   state_->stopping = true;
   state_->wake.notify_all();
-  state_->exited_cv.wait_for(lock, std::chrono::seconds(2), [&] { return state_->exited; });
+}
+
+bool lane::wait_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(state_->mutex);
+  return state_->exited_cv.wait_until(lock, deadline, [&] { return state_->exited; });
 }
 
 void lane::submit(std::function<void()> job) {

@@ -31,7 +31,16 @@ poller::poller(event_loop& loop, std::shared_ptr<driver_instance> instance, lane
   stats_.resize(catalog_->groups.size());
 }
 
-poller::~poller() { gate_->close(); }
+poller::~poller() {
+  gate_->close();
+  cancel_reads();  // a read still running is not wanted any more: let the driver give up
+}
+
+void poller::cancel_reads() {
+  for (group_state& g : groups_) {
+    if (g.in_flight) g.in_flight->cancel->store(1);
+  }
+}
 
 void poller::start() {
   const auto now = wall_clock::now();

@@ -51,6 +51,9 @@ class poller {
   poller& operator=(const poller&) = delete;
 
   void start();
+  // Sets the cancel flag of every read in progress (the driver sees it through
+  // racktel_read_request.cancel). Destruction does the same.
+  void cancel_reads();
   const std::vector<group_stats>& stats() const { return stats_; }
   const instance_catalog& catalog() const { return *catalog_; }
   const driver_instance& instance() const { return *instance_; }

@@ -109,6 +109,7 @@ std::string to_json(const status_report& r) {
                                 {"batches_built", r.batches_built},
                                 {"bytes_encoded", r.bytes_encoded}}},
       {"reload", json::object{{"time_ms", r.reload.time_ms},
+                              {"count", r.reload.count},
                               {"ok", r.reload.ok},
                               {"message", r.reload.message},
                               {"errors", json::array(r.reload.errors.begin(), r.reload.errors.end())}}},

@@ -69,6 +69,7 @@ struct reload_report {
   bool ok = true;
   std::string message;
   std::vector<std::string> errors;  // file:line:column: what was expected
+  std::uint64_t count = 0;          // reloads done (applied or refused) since start
 };
 
 struct status_report {

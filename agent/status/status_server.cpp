@@ -96,10 +96,7 @@ struct status_server::impl : std::enable_shared_from_this<impl> {
         return;
       }
       peer_ = credentials_of(socket_.native_handle());
-      timer_.expires_after(server_->options.session_timeout);
-      timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        if (!ec) self->close();
-      });
+      arm_timer(server_->options.session_timeout);
       boost::asio::async_read_until(socket_, buffer_, '\n',
                                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                                       self->on_line(ec);
@@ -122,8 +119,21 @@ struct status_server::impl : std::enable_shared_from_this<impl> {
       std::string command;
       std::getline(in, command);
       if (!command.empty() && command.back() == '\r') command.pop_back();
-      if (!server_->closed) reply_ = server_->handle(command, peer_) + "\n";
-      write_reply();
+      if (server_->closed) return;
+      // The agent may take a while to answer (a reload): give it its own bound.
+      arm_timer(server_->options.answer_timeout);
+      server_->handle(command, peer_, [self = shared_from_this()](std::string answer) {
+        self->reply_ = std::move(answer) + "\n";
+        self->arm_timer(self->server_->options.session_timeout);
+        self->write_reply();
+      });
+    }
+
+    void arm_timer(std::chrono::milliseconds timeout) {
+      timer_.expires_after(timeout);
+      timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->close();
+      });
     }
 
     void write_reply() {

@@ -37,14 +37,17 @@ bool may_change_agent(const peer_credentials& peer, uid_t agent_uid, const std::
 struct status_server_options {
   std::string path;
   std::size_t max_connections = 32;
-  std::chrono::milliseconds session_timeout{5000};  // to send the command and read the answer
+  std::chrono::milliseconds session_timeout{5000};  // to send the command, and to read the answer once made
+  std::chrono::milliseconds answer_timeout{120000}; // for the agent to make the answer (a reload)
   std::size_t max_command_bytes = 4096;
 };
 
 class status_server {
  public:
-  // `handle` runs on the io_context's thread with the command ("status").
-  using handler = std::function<std::string(const std::string& command, const peer_credentials& peer)>;
+  // `handle` runs on the io_context's thread with the command ("status"); it
+  // calls `reply` (on that thread) with the answer, at once or later.
+  using reply_fn = std::function<void(std::string answer)>;
+  using handler = std::function<void(const std::string& command, const peer_credentials& peer, reply_fn reply)>;
 
   // Throws std::system_error naming the path when the socket cannot be made,
   // when the path is something other than a socket (it is never removed), or

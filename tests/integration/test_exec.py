@@ -29,3 +29,34 @@ resolution = 0.01
     assert values["pdu/pdu.1.power"] == 812.5
     assert values["pdu/pdu.1.current"] == 3.52
     assert "stderr: warning: outlet 7 not responding" in agent.log_text()
+
+
+def test_shutdown_cancels_busy_commands_at_once_and_leaves_no_child(tmp_path, start_agent):
+    import shutil
+    import signal
+    import subprocess
+    from conftest import wait_for
+    marker = f"rkbusy{os.getpid() % 100000}"  # a process name (at most 15 characters) of our own
+    sleeper = tmp_path / marker
+    shutil.copy("/bin/sleep", sleeper)
+    drivers = "".join(f'''
+[[drivers]]
+name = "busy{i}"
+type = "exec"
+interval = "3s"
+deadline = "2900ms"
+format = "influx"
+shell = "{sleeper} 50; echo x v=1"
+''' for i in range(10))
+    agent = start_agent(drivers)
+
+    def running():
+        out = subprocess.run(["pgrep", "-x", "-c", marker], capture_output=True, text=True)
+        return int(out.stdout.strip() or 0)
+
+    wait_for(lambda: running() == 10, what="ten commands in their read")
+    agent.signal(signal.SIGTERM)
+    # Well inside the unit's TimeoutStopSec=15s: the reads are cancelled, the
+    # lanes end together, and the reapers take their commands with them.
+    assert agent.wait(timeout=10) == 0
+    assert running() == 0, "a command outlived the agent"

@@ -61,3 +61,73 @@ def test_a_valid_file_reopens_only_what_changed(start_agent, collector):
     assert leak[-1] == 1.0, "b runs with its new table"
     drivers = {d["name"]: d for d in agent.status()["drivers"]}
     assert set(drivers) == {"a", "b", "c"} and all(d["state"] == "running" for d in drivers.values())
+
+
+def _many_sims(n, prefix="s"):
+    return "".join(SIM_DRIVER.format(seed=i).replace('"rack"', f'"{prefix}{i}"') for i in range(n))
+
+
+def test_a_storm_of_reload_requests_is_served_by_one_or_two_reloads(start_agent):
+    import json
+    import socket
+    agent = start_agent(A + _many_sims(40))
+    wait_for(lambda: agent.status()["sensors"]["total"] > 40 * 1000, what="the big rack")
+    # Ten clients ask at the same instant, and twenty SIGHUPs arrive with them.
+    clients = []
+    for _ in range(10):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(120)
+        s.connect(str(agent.socket))
+        clients.append(s)
+    for s in clients:
+        s.sendall(b"reload\n")
+    for _ in range(20):
+        agent.signal(signal.SIGHUP)
+    answers = []
+    for s in clients:
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        s.close()
+        answers.append(json.loads(data))
+    assert all(a["ok"] for a in answers), answers
+    wait_for(lambda: agent.status()["reload"]["count"] >= 1 and "SIGHUP" in agent.log_text(), what="the reloads")
+    time.sleep(1)  # let a coalesced follow-up reload, if any, finish
+    count = agent.status()["reload"]["count"]
+    # One reload serves what arrived before it read the file; one more serves what came during it.
+    assert 1 <= count <= 3, f"{count} reloads for 30 requests"
+
+
+def test_threads_and_memory_stay_flat_over_add_and_remove_cycles(start_agent):
+    """Lanes of removed instances are released: 100 cycles of adding and
+    removing 10 exec instances (one lane thread each) leave no threads behind."""
+    agent = start_agent(A)
+    base = agent.config.read_text()
+    extra = "".join(f'''
+[[drivers]]
+name = "e{i}"
+type = "exec"
+interval = "1s"
+format = "influx"
+shell = "echo x v=1"
+''' for i in range(10))
+
+    def threads_and_anon():
+        fields = {}
+        for line in open(f"/proc/{agent.process.pid}/status"):
+            key, _, value = line.partition(":")
+            fields[key] = value.split()
+        return int(fields["Threads"][0]), int(fields["RssAnon"][0])
+
+    samples = {}
+    for cycle in range(1, 101):
+        agent.config.write_text(base + extra)
+        assert reload_cli(agent).returncode == 0
+        agent.config.write_text(base)
+        assert reload_cli(agent).returncode == 0
+        if cycle in (10, 100):
+            wait_for(lambda: threads_and_anon()[0] <= 8, timeout=10, what="lanes of removed instances ending")
+            samples[cycle] = threads_and_anon()
+    (threads10, anon10), (threads100, anon100) = samples[10], samples[100]
+    assert threads100 <= threads10, samples
+    assert anon100 - anon10 < 4 * 1024, f"RssAnon grew from {anon10} to {anon100} KiB"
