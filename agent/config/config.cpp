@@ -548,7 +548,92 @@ config_result from_parse_error(const toml::parse_error& e, const std::string& so
 
 }  // namespace
 
+std::optional<config_error> find_non_ascii_outside_strings(std::string_view text, const std::string& source_name) {
+  enum class state { normal, comment, basic, literal, multi_basic, multi_literal };
+  state st = state::normal;
+  int line = 1, column = 1;
+  auto starts = [&](std::size_t i, std::string_view what) { return text.substr(i, what.size()) == what; };
+  // Skips to the end of a closing delimiter of three `quote`s; up to two more belong to the string.
+  auto close_multi = [&](std::size_t& i, char quote) {
+    std::size_t end = i + 3;
+    while (end < text.size() && end < i + 5 && text[end] == quote) ++end;
+    column += static_cast<int>(end - i) - 1;
+    i = end - 1;
+    st = state::normal;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const int here_line = line, here_column = column;
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else if ((c & 0xC0U) != 0x80U) {
+      ++column;  // characters, not UTF-8 continuation bytes
+    }
+    switch (st) {
+      case state::normal:
+        if (c >= 0x80) {
+          return config_error{source_name, here_line, here_column,
+                              "a character beyond ASCII outside a quoted string; TOML allows them only in strings and "
+                              "comments (quote the key: \"...\" = ...)"};
+        }
+        if (c == '#') {
+          st = state::comment;
+        } else if (starts(i, R"(""")")) {
+          st = state::multi_basic;
+          i += 2;
+          column += 2;
+        } else if (starts(i, "'''")) {
+          st = state::multi_literal;
+          i += 2;
+          column += 2;
+        } else if (c == '"') {
+          st = state::basic;
+        } else if (c == '\'') {
+          st = state::literal;
+        }
+        break;
+      case state::comment:
+        if (c == '\n') st = state::normal;
+        break;
+      case state::basic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i;  // an escaped character, whatever it is (toml++ judges the escape itself)
+          ++column;
+        } else if (c == '"' || c == '\n') {
+          st = state::normal;  // an unterminated string is toml++'s error to report
+        }
+        break;
+      case state::literal:
+        if (c == '\'' || c == '\n') st = state::normal;
+        break;
+      case state::multi_basic:
+        if (c == '\\' && i + 1 < text.size()) {
+          ++i;
+          if (text[i] == '\n') {
+            ++line;
+            column = 1;
+          } else {
+            ++column;
+          }
+        } else if (starts(i, R"(""")")) {
+          close_multi(i, '"');
+        }
+        break;
+      case state::multi_literal:
+        if (starts(i, "'''")) close_multi(i, '\'');
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
 config_result parse_config(std::string_view text, const std::string& source_name) {
+  if (auto bad = find_non_ascii_outside_strings(text, source_name)) {
+    config_result result;
+    result.errors.push_back(std::move(*bad));
+    return result;
+  }
   try {
     auto document = std::make_shared<toml::table>(toml::parse(text, source_name));
     return parse_document(std::move(document), source_name);

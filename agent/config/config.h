@@ -108,6 +108,12 @@ struct config_result {
   bool ok() const { return config.has_value() && errors.empty(); }
 };
 
+// TOML allows characters beyond ASCII only inside quoted strings and
+// comments. toml++ 3.3 reaches undefined behaviour on some of them elsewhere
+// (a bare key starting with U+00A1..U+0499), so the text is checked before it
+// is parsed: the position of the first such character, if any. Pure.
+std::optional<config_error> find_non_ascii_outside_strings(std::string_view text, const std::string& source_name);
+
 // Parses and validates the agent-level keys. Driver-specific keys are checked
 // later, when each driver validates its own table (see driver_table_view).
 config_result load_config_file(const std::string& path);

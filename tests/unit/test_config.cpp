@@ -290,3 +290,28 @@ TEST_CASE("weaknesses are warnings, and errors with [agent] security = \"strict\
   CHECK(contains(r.warnings[0].message, "the broker password is written in the configuration file"));
   CHECK(first_error(with("agent", "security = \"lax\"")) == "\"security\" must be \"warn\" or \"strict\"");
 }
+
+TEST_CASE("characters beyond ASCII outside strings are refused before toml++ sees them") {
+  // toml++ 3.3 reaches undefined behaviour on a bare key starting with U+00A1..U+0499 ("\xc3\xa9" is U+00E9).
+  for (const char* text : {"[agent]\n\xc3\xa9 = 1\n", "[\xc3\xa9]\n", "x = { \xc3\xa9 = 1 }\n", "[[\xd2\x99]]\n",
+                           "a.\xc2\xa1 = 2\n", "x = 1 \xc3\xa9\n"}) {
+    config_result r = parse_config(text, "t.toml");
+    REQUIRE(r.errors.size() == 1);
+    CHECK_MESSAGE(contains(r.errors[0].message, "a character beyond ASCII outside a quoted string"), text);
+  }
+  config_result r = parse_config("[agent]\n  \xc3\xa9t\xc3\xa9 = 1\n", "t.toml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string().starts_with("t.toml:2:3: a character beyond ASCII"));
+
+  // Inside strings and comments they are fine (every kind of string, escapes and closing quotes included).
+  const std::string fine = "# caf\xc3\xa9\n"
+                           "\"caf\xc3\xa9\" = 1\n"
+                           "a = \"\\\"\xc3\xa9\\\\\"\n"
+                           "b = '\xc3\xa9'\n"
+                           "c = \"\"\"\n\xc3\xa9 \\\n \"\xc3\xa9\"\"\"\"\"\n"
+                           "d = '''\xc3\xa9''''\n"
+                           "e = 1 # \xc3\xa9\n";
+  CHECK_FALSE(find_non_ascii_outside_strings(fine, "t.toml"));
+  // ... and the scan resumes after each string ends.
+  CHECK(find_non_ascii_outside_strings(fine + "\xc3\xa9 = 2\n", "t.toml")->line == 10);
+}
