@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "racktel/driver.h"
+#include "redfish_discovery.h"
 #include "redfish_model.h"
 
 namespace racktel::redfish {
@@ -327,115 +328,37 @@ class bmc {
     co_return doc;
   }
 
-  // During discovery every document is kept, so that an attempt cut short by
-  // the poll's deadline resumes where it stopped.
-  asio::awaitable<json::value> get_for_discovery(const std::string& target) {
-    if (auto it = discovery_cache_.find(target); it != discovery_cache_.end()) co_return it->second;
-    json::value doc = co_await get(target);
-    discovery_cache_.emplace(target, doc);
-    co_return doc;
-  }
-
+  // Discovery: the walk (redfish_discovery.h) says which documents it needs;
+  // they are fetched here and kept, so that an attempt cut short by the
+  // poll's deadline resumes where it stopped.
   asio::awaitable<void> discover() {
-    std::vector<sensor_def> found;
-    std::vector<std::string> plan;
-    const json::value root = co_await get_for_discovery("/redfish/v1");
-    const bool expand = supports_expand(root);
-    const json::value chassis_list = co_await get_for_discovery("/redfish/v1/Chassis");
-    for (const std::string& chassis_uri : member_links(chassis_list)) {
-      try {
-        const json::value chassis = co_await get_for_discovery(chassis_uri);
-        std::string id = chassis.is_object() && chassis.get_object().contains("Id") && chassis.at("Id").is_string()
-                             ? std::string(chassis.at("Id").get_string())
-                             : chassis_uri.substr(chassis_uri.rfind('/') + 1);
-        const chassis_links links = parse_chassis(chassis);
-        std::size_t before = found.size();
-        if (!links.sensors.empty()) {
-          bool got_members = false;
-          if (expand) {
-            const std::string uri = links.sensors + "?$expand=.($levels=1)";
-            const json::value coll = co_await get_for_discovery(uri);
-            if (coll.is_object() && coll.get_object().contains("Members") && coll.at("Members").is_array()) {
-              for (const json::value& m : coll.at("Members").get_array()) {
-                if (!m.is_object() || m.get_object().size() <= 1) continue;  // not expanded after all
-                const std::string member_uri = m.at("@odata.id").is_string() ? std::string(m.at("@odata.id").get_string()) : "";
-                if (auto d = from_sensor(id, m, member_uri)) {
-                  found.push_back(std::move(*d));
-                  got_members = true;
-                }
-              }
-            }
-            if (got_members) plan.push_back(uri);
-          }
-          if (!got_members) {
-            const json::value coll = co_await get_for_discovery(links.sensors);
-            for (const std::string& member_uri : member_links(coll)) {
-              const json::value sensor = co_await get_for_discovery(member_uri);
-              if (auto d = from_sensor(id, sensor, member_uri)) {
-                found.push_back(std::move(*d));
-                plan.push_back(member_uri);
-              }
-            }
-          }
+    for (;;) {
+      discovery_result walked = walk_discovery(discovery_cache_);
+      if (!walked.fatal.empty()) {
+        discovery_cache_.clear();
+        fail(walked.fatal);
+      }
+      if (walked.complete()) {
+        for (const std::string& problem : walked.problems) report_resource(problem);
+        sensors_ = std::move(walked.sensors);
+        poll_uris_ = std::move(walked.poll_uris);
+        discovered_ = true;
+        discovery_cache_.clear();
+        ++discoveries_;
+        log(RACKTEL_LOG_INFO, std::to_string(sensors_.size()) + " sensors in " + std::to_string(poll_uris_.size()) +
+                                  " resource(s)" + (walked.expand ? ", using $expand" : ""));
+        co_return;
+      }
+      for (const std::string& uri : walked.missing) {
+        // A resource that answers wrongly costs only itself; the walk goes round it.
+        try {
+          json::value doc = co_await get(uri);
+          discovery_cache_[uri] = {std::move(doc), {}};
+        } catch (const resource_error& e) {
+          discovery_cache_[uri] = {std::nullopt, e.what()};
         }
-        // Without a Sensors collection: the ThermalSubsystem and PowerSubsystem, then the legacy resources.
-        const bool from_sensors_collection = found.size() > before;
-        if (!from_sensors_collection && !links.thermal_subsystem.empty()) {
-          const json::value ts = co_await get_for_discovery(links.thermal_subsystem);
-          const std::string metrics = ts.is_object() && ts.get_object().contains("ThermalMetrics")
-                                          ? std::string(ts.at("ThermalMetrics").at("@odata.id").as_string())
-                                          : "";
-          if (!metrics.empty()) {
-            const json::value doc = co_await get_for_discovery(metrics);
-            auto defs = from_thermal_metrics(id, doc, metrics);
-            if (!defs.empty()) plan.push_back(metrics);
-            found.insert(found.end(), defs.begin(), defs.end());
-          }
-        }
-        if (!from_sensors_collection && !links.power_subsystem.empty()) {
-          const json::value ps = co_await get_for_discovery(links.power_subsystem);
-          if (ps.is_object() && ps.get_object().contains("PowerSupplies")) {
-            const std::string supplies_uri(ps.at("PowerSupplies").at("@odata.id").as_string());
-            const json::value supplies = co_await get_for_discovery(supplies_uri);
-            for (const std::string& supply_uri : member_links(supplies)) {
-              const json::value supply = co_await get_for_discovery(supply_uri);
-              if (!supply.is_object() || !supply.get_object().contains("Metrics")) continue;
-              const std::string metrics(supply.at("Metrics").at("@odata.id").as_string());
-              const std::string supply_id = supply.get_object().contains("Id") ? std::string(supply.at("Id").as_string())
-                                                                                : supply_uri.substr(supply_uri.rfind('/') + 1);
-              const json::value doc = co_await get_for_discovery(metrics);
-              auto defs = from_power_supply_metrics(id, supply_id, doc, metrics);
-              if (!defs.empty()) plan.push_back(metrics);
-              found.insert(found.end(), defs.begin(), defs.end());
-            }
-          }
-        }
-        if (found.size() == before) {
-          if (!links.thermal.empty()) {
-            const json::value doc = co_await get_for_discovery(links.thermal);
-            auto defs = from_legacy_thermal(id, doc, links.thermal);
-            if (!defs.empty()) plan.push_back(links.thermal);
-            found.insert(found.end(), defs.begin(), defs.end());
-          }
-          if (!links.power.empty()) {
-            const json::value doc = co_await get_for_discovery(links.power);
-            auto defs = from_legacy_power(id, doc, links.power);
-            if (!defs.empty()) plan.push_back(links.power);
-            found.insert(found.end(), defs.begin(), defs.end());
-          }
-        }
-      } catch (const resource_error& e) {
-        // One chassis answering wrongly leaves the others readable; it is looked at again next start.
-        report_resource(std::string(e.what()) + " (chassis " + chassis_uri + " skipped)");
       }
     }
-    sensors_ = std::move(found);
-    poll_uris_ = std::move(plan);
-    discovered_ = true;
-    discovery_cache_.clear();
-    ++discoveries_;
-    log(RACKTEL_LOG_INFO, std::to_string(sensors_.size()) + " sensors in " + std::to_string(poll_uris_.size()) +
-                              " resource(s)" + (expand ? ", using $expand" : ""));
   }
 
   asio::io_context& io_;
@@ -459,7 +382,7 @@ class bmc {
   std::string last_error_;
   std::string last_resource_error_;
   unsigned resource_errors_ = 0;
-  std::map<std::string, json::value> discovery_cache_;
+  document_cache discovery_cache_;
 };
 
 struct catalog_entry {

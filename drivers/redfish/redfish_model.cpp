@@ -92,6 +92,14 @@ std::string sanitise_id(std::string_view s) {
   return out.empty() ? "_" : out;
 }
 
+std::size_t member_count(const json::value& collection) {
+  const json::value* members = at(collection, "Members");
+  return members != nullptr && members->is_array() ? members->get_array().size() : 0;
+}
+
+std::string string_of(const json::value& v, std::string_view key) { return text(v, key); }
+std::string link_of(const json::value& v, std::string_view key) { return link(v, key); }
+
 std::vector<std::string> member_links(const json::value& collection) {
   std::vector<std::string> out;
   const json::value* members = at(collection, "Members");

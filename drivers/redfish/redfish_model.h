@@ -27,8 +27,15 @@ struct sensor_def {
   std::string pointer;   // JSON pointer to the value in it: "/Reading", "/Temperatures/2/ReadingCelsius"
 };
 
-// Links of a collection's members ("Members": [{"@odata.id": ...}]).
+// Links of a collection's members ("Members": [{"@odata.id": ...}]); members
+// without a string "@odata.id" are left out.
 std::vector<std::string> member_links(const json::value& collection);
+// The number of entries in a collection's "Members" (0 when there is none).
+std::size_t member_count(const json::value& collection);
+// v[key] when it is a string, else empty; never throws.
+std::string string_of(const json::value& v, std::string_view key);
+// v[key]["@odata.id"] when it is a string, else empty; never throws.
+std::string link_of(const json::value& v, std::string_view key);
 
 // Whether the service root advertises $expand (ProtocolFeaturesSupported.ExpandQuery).
 bool supports_expand(const json::value& service_root);

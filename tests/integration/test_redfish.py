@@ -196,3 +196,35 @@ def test_basic_auth(tmp_path, broker, collector, bmcs, certificates):
         assert bmc.logins == 0, "no session with basic auth"
     finally:
         agent.stop()
+
+
+def test_malformed_resources_in_discovery_cost_only_themselves(tmp_path, broker, collector, bmcs, certificates):
+    """A chassis member without @odata.id, numbers where strings belong, and a
+    10 000-member collection: the rest of the BMC is still discovered and read."""
+    bmc = bmcs(expand=False)
+    chassis = bmc.tree["/redfish/v1/Chassis"]["Members"]
+    chassis.insert(0, {"Name": "a member without a link"})
+    chassis.append({"@odata.id": "/redfish/v1/Chassis/Huge"})
+    bmc.tree["/redfish/v1/Chassis/Huge"] = {"Id": 12, "Sensors": {"@odata.id": "/redfish/v1/Chassis/Huge/Sensors"}}
+    bmc.tree["/redfish/v1/Chassis/Huge/Sensors"] = {
+        "Members": [{"@odata.id": f"/redfish/v1/Chassis/Huge/Sensors/S{i}"} for i in range(10000)]}
+    bmc.tree["/redfish/v1/Chassis/Shelf0/ThermalSubsystem"]["ThermalMetrics"] = {"@odata.id": 7}
+    bmc.tree["/redfish/v1/Chassis/Shelf0/PowerSubsystem/PowerSupplies/PSU0"]["Id"] = 5
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, ""))).start()
+    try:
+        wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power") == ("ok", 812.5), timeout=20, what="readings")
+        # PSU0's Id is a number: it is named from its URI instead.
+        wait_for(lambda: latest(c).get("bmc/tray.Shelf0.psu_PSU0.input_power", ("",))[0] == "ok", timeout=10,
+                 what="the shelf's PSUs")
+        last = latest(c)
+        assert last["bmc/tray.Tray0.TPU0Power"] == ("ok", 812.5)
+        assert last["bmc/tray.Tray1.temp_0"] == ("ok", 24.5)
+        assert not any(k.startswith("bmc/tray.Huge") for k in last)
+        log = agent.log_text()
+        assert "/redfish/v1/Chassis: 1 member(s) without a string \"@odata.id\"" in log
+        assert "/redfish/v1/Chassis/Huge/Sensors: 10000 members, more than the 4096" in log
+        assert bmc.requests < 100, "none of the 10 000 members was fetched"
+    finally:
+        agent.stop()
