@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -26,6 +27,20 @@ std::string format_limit(const char* which, double v) {
 }
 
 constexpr std::size_t attention_cap = 100;
+
+// An instance's sensors as they go into the rack's catalog, encoded once.
+std::shared_ptr<const catalog_part> encode_part(const instance_catalog& catalog) {
+  std::vector<std::string> group_names;
+  std::vector<std::uint32_t> intervals;
+  group_names.reserve(catalog.sensors.size());
+  intervals.reserve(catalog.sensors.size());
+  for (const sensor_meta& m : catalog.sensors) {
+    const read_group& g = catalog.groups[m.group];
+    group_names.push_back(g.name);
+    intervals.push_back(static_cast<std::uint32_t>(g.interval.count()));
+  }
+  return std::make_shared<const catalog_part>(encode_catalog_part(catalog.sensors, group_names, intervals));
+}
 
 }  // namespace
 
@@ -96,7 +111,7 @@ void agent::open_drivers() {
 }
 
 agent::opened_driver agent::open_driver(const driver_config& dc, const driver_loader& loader) {
-  opened_driver opened{dc, nullptr, {}};
+  opened_driver opened{dc, nullptr, nullptr, {}};
   if (!dc.enabled) {
     opened.error = "disabled in the config";
     return opened;
@@ -116,6 +131,7 @@ agent::opened_driver agent::open_driver(const driver_config& dc, const driver_lo
     return opened;
   }
   opened.instance = std::move(result.instance);
+  opened.catalog_bytes = encode_part(*opened.instance->initial_catalog());
   return opened;
 }
 
@@ -127,6 +143,7 @@ agent::driver_slot agent::attach(opened_driver opened) {
   if (!opened.instance) return slot;
   slot.instance = std::move(opened.instance);
   slot.catalog = slot.instance->initial_catalog();
+  slot.catalog_bytes = opened.catalog_bytes ? std::move(opened.catalog_bytes) : encode_part(*slot.catalog);
   lane* lane_for_slot = nullptr;
   if (slot.instance->may_block()) {
     // A lane per instance, owned by the slot: it goes when the instance is
@@ -163,6 +180,7 @@ std::vector<lane*> agent::lanes() const {
 }
 
 std::string agent::apply_reload(agent_config next, std::vector<opened_driver> opened) {
+  const auto started = std::chrono::steady_clock::now();
   std::vector<driver_slot> kept_or_new;
   std::vector<std::string> reopened, added, removed, kept;
   for (const driver_config& dc : next.drivers) {
@@ -199,14 +217,20 @@ std::string agent::apply_reload(agent_config next, std::vector<opened_driver> op
   const std::vector<std::string> later = restart_only_differences(config_, next);
   // What can change live does; what cannot keeps its running value until a restart.
   config_.drivers = next.drivers;
-  config_.batch = next.batch;
   config_.log_level = next.log_level;
+  spdlog::set_level(spdlog::level::from_str(config_.log_level_override.value_or(config_.log_level)));
   config_.control_groups = next.control_groups;
   config_.control_gids = next.control_gids;
-  spdlog::set_level(spdlog::level::from_str(config_.log_level));
-  flush_batch();  // readings in hand go out under the catalog they were taken with
-  batch_ = batch_builder(config_.batch.max_readings, batch_.last_sequence() + 1);
+  if (!(next.batch == config_.batch) || !reopened.empty() || !added.empty() || !removed.empty()) {
+    flush_batch();  // readings in hand go out under the catalog they were taken with
+    batch_ = batch_builder(next.batch.max_readings, batch_.last_sequence() + 1);
+  }
+  config_.batch = next.batch;
   rebuild_catalog();
+  // Removed instances (a sim model, a BMC's documents) were freed, partly in
+  // the reload thread's malloc arena: give the pages back to the system, or
+  // the agent keeps the high-water mark of every reload.
+  if (!removed.empty() || !reopened.empty()) ::malloc_trim(0);
 
   auto join = [](const std::vector<std::string>& names) {
     std::string out;
@@ -216,6 +240,9 @@ std::string agent::apply_reload(agent_config next, std::vector<opened_driver> op
   std::string message = "reloaded " + next.source_file + ": reopened " + join(reopened) + "; added " + join(added) +
                         "; removed " + join(removed) + "; unchanged " + join(kept);
   if (!later.empty()) message += "; applied at the next restart: " + join(later);
+  message += " (" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - started).count()) +
+             " ms on the main loop)";
   last_reload_ = {unix_now_ms(), true, message, {}, last_reload_.count + 1};
   spdlog::info("{}", message);
   return message;
@@ -232,27 +259,31 @@ void agent::reload_refused(const std::vector<config_error>& errors) {
 }
 
 void agent::rebuild_catalog() {
-  sensor_catalog next;
-  std::vector<std::string> group_names;
-  std::vector<std::uint32_t> intervals;
+  // The version first, from the instances' encoded parts: an unchanged set costs a hash of bytes.
+  std::vector<std::shared_ptr<const catalog_part>> parts;
+  std::size_t total = 0;
   for (driver_slot& slot : slots_) {
-    slot.offset = next.sensors.size();
+    slot.offset = total;
     if (!slot.catalog) continue;
-    for (const sensor_meta& m : slot.catalog->sensors) {
-      next.sensors.push_back(m);
-      const read_group& g = slot.catalog->groups[m.group];
-      group_names.push_back(g.name);
-      intervals.push_back(static_cast<std::uint32_t>(g.interval.count()));
-    }
+    parts.push_back(slot.catalog_bytes);
+    total += slot.catalog->sensors.size();
   }
-  next.version = compute_catalog_version(next.sensors, intervals);
-  if (next.version == catalog_.version && next.sensors.size() == catalog_.sensors.size()) return;
+  const std::uint64_t version = catalog_version_of(parts);
+  if (version == catalog_.version && total == catalog_.sensors.size()) {
+    catalog_parts_ = std::move(parts);
+    return;
+  }
+  sensor_catalog next;
+  next.version = version;
+  next.sensors.reserve(total);
+  for (const driver_slot& slot : slots_) {
+    if (slot.catalog) next.sensors.insert(next.sensors.end(), slot.catalog->sensors.begin(), slot.catalog->sensors.end());
+  }
   const bool first = catalog_.sensors.empty() && catalog_.version == 0;
   // Readings in hand use the old indices: send them under the old catalog first.
   if (!first) flush_batch();
   catalog_ = std::move(next);
-  sensor_group_names_ = std::move(group_names);
-  sensor_interval_ms_ = std::move(intervals);
+  catalog_parts_ = std::move(parts);
   latest_.resize(catalog_.sensors.size());
   health_.resize(catalog_.sensors.size());
   spdlog::info("catalog version {:016x}: {} sensors", catalog_.version, catalog_.sensors.size());
@@ -267,6 +298,7 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
   driver_slot& slot = *found;
   if (s.new_catalog) {
     slot.catalog = s.new_catalog;
+    slot.catalog_bytes = encode_part(*slot.catalog);
     spdlog::info("driver {}: sensor set changed, now {} sensors", slot.config.name,
                  slot.catalog->sensors.size());
     rebuild_catalog();
@@ -404,7 +436,7 @@ agent_state_info agent::state(bool online, std::string reason) const {
 }
 
 std::string agent::catalog_payload() const {
-  return encode_catalog(catalog_, boot_, unix_now_ms(), sensor_group_names_, sensor_interval_ms_);
+  return encode_catalog(catalog_.version, boot_, unix_now_ms(), catalog_parts_);
 }
 
 void agent::shutdown(std::function<void()> done) {

@@ -52,6 +52,7 @@ class agent {
   struct opened_driver {
     driver_config config;
     std::shared_ptr<driver_instance> instance;  // null when it failed to open
+    std::shared_ptr<const catalog_part> catalog_bytes;  // its initial catalog, encoded
     std::string error;
   };
   // Thread-safe: touches no agent state.
@@ -85,6 +86,7 @@ class agent {
     std::unique_ptr<lane> own_lane;  // for a driver that may block; before `polling`, which uses it
     std::unique_ptr<poller> polling;
     std::shared_ptr<const instance_catalog> catalog;
+    std::shared_ptr<const catalog_part> catalog_bytes;  // `catalog`, encoded for the wire
     std::string error;
     std::size_t offset = 0;  // index of its first sensor in the rack catalog
   };
@@ -117,8 +119,7 @@ class agent {
   reload_report last_reload_;
 
   sensor_catalog catalog_;
-  std::vector<std::string> sensor_group_names_;
-  std::vector<std::uint32_t> sensor_interval_ms_;
+  std::vector<std::shared_ptr<const catalog_part>> catalog_parts_;  // catalog_, encoded by instance
   latest_table latest_;
   sensor_health health_;
   batch_builder batch_;

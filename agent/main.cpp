@@ -34,12 +34,13 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  const racktel::config_result loaded = racktel::load_config_file(config_path);
+  racktel::config_result loaded = racktel::load_config_file(config_path);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     std::fprintf(stderr, "racktel-agent: not started: %zu error(s) in the configuration\n", loaded.errors.size());
     return 2;
   }
+  if (!log_level.empty()) loaded.config->log_level_override = log_level;
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? loaded.config->log_level : log_level));
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w.to_string());
   if (loaded.config->mqtt.uses_tls() && !loaded.config->mqtt.verify_hostname) {

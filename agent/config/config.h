@@ -85,6 +85,8 @@ struct agent_config {
   std::string status_socket = "/run/racktel/status.sock";
   std::string driver_dir;  // default: the install's driver directory
   std::string log_level = "info";
+  // racktel-agent --log-level: wins over log_level, also across reloads.
+  std::optional<std::string> log_level_override;
   std::uint32_t stale_after = 3;  // consecutive failed reads before a sensor is stale
   // Groups whose members may change the running agent over the status socket
   // (reload, ...), besides root and the agent's own user. Resolved at load.

@@ -225,33 +225,81 @@ void fill_sensor(v1::Sensor& out, const sensor_meta& m, std::uint32_t interval_m
 
 }  // namespace
 
+namespace {
+
+constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ULL;
+
+// FNV-1a, continued over `bytes`: no maps in the messages, so serialisation is canonical.
+std::uint64_t fnv1a(std::uint64_t hash, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+std::uint64_t finish_version(std::uint64_t hash) { return hash == 0 ? 1 : hash; }  // 0 means "no catalog"
+
+void append_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+catalog_part encode_catalog_part(const std::vector<sensor_meta>& sensors, const std::vector<std::string>& group_names,
+                                 const std::vector<std::uint32_t>& interval_ms) {
+  catalog_part part;
+  part.count = sensors.size();
+  static const std::string no_group;
+  v1::Sensor s;
+  for (std::size_t i = 0; i < sensors.size(); ++i) {
+    const std::uint32_t interval = i < interval_ms.size() ? interval_ms[i] : 0;
+    s.Clear();
+    fill_sensor(s, sensors[i], interval, no_group);
+    s.AppendToString(&part.hash_input);
+    s.set_group(i < group_names.size() ? group_names[i] : no_group);
+    // Catalog.sensors (field 4, length-delimited): tag, length, message.
+    part.sensors.push_back(static_cast<char>((4U << 3U) | 2U));
+    append_varint(part.sensors, s.ByteSizeLong());
+    s.AppendToString(&part.sensors);
+  }
+  return part;
+}
+
+std::uint64_t catalog_version_of(const std::vector<std::shared_ptr<const catalog_part>>& parts) {
+  std::uint64_t hash = fnv_offset;
+  for (const auto& p : parts) hash = fnv1a(hash, p->hash_input);
+  return finish_version(hash);
+}
+
+std::string encode_catalog(std::uint64_t version, const boot_id& boot, std::int64_t time_ms,
+                           const std::vector<std::shared_ptr<const catalog_part>>& parts) {
+  v1::Catalog head;
+  head.set_version(version);
+  head.set_boot_id(bytes_of(boot));
+  head.set_time_ms(time_ms);
+  std::string out = head.SerializeAsString();
+  std::size_t size = out.size();
+  for (const auto& p : parts) size += p->sensors.size();
+  out.reserve(size);
+  for (const auto& p : parts) out += p->sensors;
+  return out;
+}
+
 std::uint64_t compute_catalog_version(const std::vector<sensor_meta>& sensors,
                                       const std::vector<std::uint32_t>& interval_ms) {
-  // FNV-1a over the serialised sensors: no maps, so the serialisation is canonical.
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (std::size_t i = 0; i < sensors.size(); ++i) {
-    v1::Sensor s;
-    fill_sensor(s, sensors[i], i < interval_ms.size() ? interval_ms[i] : 0, "");
-    for (unsigned char c : s.SerializeAsString()) {
-      hash ^= c;
-      hash *= 0x100000001b3ULL;
-    }
-  }
-  return hash == 0 ? 1 : hash;  // 0 means "no catalog" to consumers
+  return catalog_version_of({std::make_shared<const catalog_part>(encode_catalog_part(sensors, {}, interval_ms))});
 }
 
 std::string encode_catalog(const sensor_catalog& catalog, const boot_id& boot, std::int64_t time_ms,
                            const std::vector<std::string>& group_names,
                            const std::vector<std::uint32_t>& interval_ms) {
-  v1::Catalog out;
-  out.set_version(catalog.version);
-  out.set_boot_id(bytes_of(boot));
-  out.set_time_ms(time_ms);
-  for (std::size_t i = 0; i < catalog.sensors.size(); ++i) {
-    fill_sensor(*out.add_sensors(), catalog.sensors[i], i < interval_ms.size() ? interval_ms[i] : 0,
-                i < group_names.size() ? group_names[i] : "");
-  }
-  return out.SerializeAsString();
+  return encode_catalog(catalog.version, boot, time_ms,
+                        {std::make_shared<const catalog_part>(encode_catalog_part(catalog.sensors, group_names, interval_ms))});
 }
 
 namespace {

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +71,24 @@ std::optional<batch_header> peek_batch_header(std::string_view bytes);
 // Content hash of the sensor list (stable across restarts for the same sensors).
 std::uint64_t compute_catalog_version(const std::vector<sensor_meta>& sensors,
                                       const std::vector<std::uint32_t>& interval_ms);
+
+// One driver instance's share of the catalog, encoded once when its sensor
+// set is made rather than at every change of the whole rack's catalog: a
+// reload that adds an instance to a rack of 100 then hashes and concatenates
+// bytes instead of serialising 100 000 sensors again.
+struct catalog_part {
+  std::string hash_input;  // its sensors as the version hash reads them
+  std::string sensors;     // its sensors as Catalog.sensors entries, ready to concatenate
+  std::size_t count = 0;
+};
+// `group_names[i]` and `interval_ms[i]` describe sensor i's read group.
+catalog_part encode_catalog_part(const std::vector<sensor_meta>& sensors, const std::vector<std::string>& group_names,
+                                 const std::vector<std::uint32_t>& interval_ms);
+// The same value compute_catalog_version gives for the parts' sensors in order.
+std::uint64_t catalog_version_of(const std::vector<std::shared_ptr<const catalog_part>>& parts);
+// The same bytes encode_catalog gives for the parts' sensors in order.
+std::string encode_catalog(std::uint64_t version, const boot_id& boot, std::int64_t time_ms,
+                           const std::vector<std::shared_ptr<const catalog_part>>& parts);
 
 // `interval_ms[i]` and `group_names[i]` describe sensor i's read group.
 std::string encode_catalog(const sensor_catalog& catalog, const boot_id& boot, std::int64_t time_ms,

@@ -324,3 +324,26 @@ TEST_CASE("a catalog from outside is bounded: payload, sensor count, strings, la
   CHECK_FALSE(decode_catalog("\x22\xff\xff\xff\x0f", {}, &error));  // a length running past the end
   CHECK(error == "not a valid Catalog protobuf");
 }
+
+TEST_CASE("a catalog made of per-instance parts is the same catalog, byte for byte") {
+  sensor_catalog whole = make_catalog(7);
+  whole.sensors[2].location = {{"tray", "3"}, {"chip", "12"}};
+  whole.sensors[5].warn_high = 85.0;
+  std::vector<std::string> groups{"power", "power", "thermal", "thermal", "status", "status", "status"};
+  std::vector<std::uint32_t> intervals{100, 100, 1000, 1000, 1000, 1000, 1000};
+  whole.version = compute_catalog_version(whole.sensors, intervals);
+  const boot_id boot = header_for(whole).boot;
+  auto part = [&](std::size_t from, std::size_t to) {
+    return std::make_shared<const catalog_part>(encode_catalog_part(
+        {whole.sensors.begin() + from, whole.sensors.begin() + to}, {groups.begin() + from, groups.begin() + to},
+        {intervals.begin() + from, intervals.begin() + to}));
+  };
+  const std::vector<std::shared_ptr<const catalog_part>> parts{part(0, 3), part(3, 3), part(3, 7)};
+  CHECK(catalog_version_of(parts) == whole.version);
+  CHECK(encode_catalog(whole.version, boot, 1234, parts) == encode_catalog(whole, boot, 1234, groups, intervals));
+  auto back = decode_catalog(encode_catalog(whole.version, boot, 1234, parts));
+  REQUIRE(back);
+  REQUIRE(back->catalog.sensors.size() == 7);
+  CHECK(back->catalog.sensors[2].location == whole.sensors[2].location);
+  CHECK(back->interval_ms[0] == 100);
+}
