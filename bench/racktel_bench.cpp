@@ -307,9 +307,9 @@ void bench_drain(int instances, int outage_seconds, const char* replay_rate) {
     if (pending <= 1 && json_number(now, "queue", "backlog") == 0) break;
   }
   const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  std::printf("drain   %d rack(s), %d s outage: %lu backlog readings drained in %.1f s = %.0f readings/s "
+  std::printf("drain   %d rack(s), %d s outage: %llu backlog readings drained in %.1f s = %.0f readings/s "
               "(replay_rate %s) on top of live data\n",
-              instances, outage_seconds, static_cast<unsigned long>(backlog), secs, static_cast<double>(backlog) / secs,
+              instances, outage_seconds, static_cast<unsigned long long>(backlog), secs, static_cast<double>(backlog) / secs,
               replay_rate);
   finish(run);
 }
@@ -334,10 +334,10 @@ void bench_agent(int seconds, int instances, bool spool_on) {
   const std::uint64_t sensors = json_number(after, "catalog", "sensors");
   const std::uint64_t dropped = json_number(after, "queue", "dropped_readings");
 
-  std::printf("agent   %d sim instance(s), %lu sensors, %d s window, spool %s\n", instances,
-              static_cast<unsigned long>(sensors), seconds, spool_on ? "on" : "off");
-  std::printf("agent   published %.0f readings/s, %.2f bytes per reading, %lu dropped\n", published / wall,
-              published > 0 ? bytes / published : 0.0, static_cast<unsigned long>(dropped));
+  std::printf("agent   %d sim instance(s), %llu sensors, %d s window, spool %s\n", instances,
+              static_cast<unsigned long long>(sensors), seconds, spool_on ? "on" : "off");
+  std::printf("agent   published %.0f readings/s, %.2f bytes per reading, %llu dropped\n", published / wall,
+              published > 0 ? bytes / published : 0.0, static_cast<unsigned long long>(dropped));
   std::printf("agent   CPU %.1f%% of one core (user+system), peak RSS %.1f MiB, %ld threads\n",
               100.0 * (cpu1 - cpu0) / wall, static_cast<double>(hwm) / 1024.0, threads);
 
@@ -375,8 +375,8 @@ void bench_reload() {
     return std::pair{secs, after - before};
   };
   const auto [add_s, add_skipped] = timed_reload(101);
-  std::printf("reload  adding 100 sim instances: applied in %.2f s; the running instance skipped %lu ticks (100 ms group)\n",
-              add_s, static_cast<unsigned long>(add_skipped));
+  std::printf("reload  adding 100 sim instances: applied in %.2f s; the running instance skipped %llu ticks (100 ms group)\n",
+              add_s, static_cast<unsigned long long>(add_skipped));
   std::uint64_t unchanged_skipped = 0;
   double unchanged_s = 0;
   for (int i = 0; i < 10; ++i) {
@@ -384,11 +384,11 @@ void bench_reload() {
     unchanged_s += secs;
     unchanged_skipped += skipped;
   }
-  std::printf("reload  10 unchanged reloads of 101 instances: %.2f s each; %lu ticks skipped in all\n",
-              unchanged_s / 10, static_cast<unsigned long>(unchanged_skipped));
+  std::printf("reload  10 unchanged reloads of 101 instances: %.2f s each; %llu ticks skipped in all\n",
+              unchanged_s / 10, static_cast<unsigned long long>(unchanged_skipped));
   const auto [remove_s, remove_skipped] = timed_reload(1);
-  std::printf("reload  removing 100 sim instances: applied in %.2f s; %lu ticks skipped; %ld threads, RssAnon %ld KiB after\n",
-              remove_s, static_cast<unsigned long>(remove_skipped), status_kib(run.agent, "Threads:"),
+  std::printf("reload  removing 100 sim instances: applied in %.2f s; %llu ticks skipped; %ld threads, RssAnon %ld KiB after\n",
+              remove_s, static_cast<unsigned long long>(remove_skipped), status_kib(run.agent, "Threads:"),
               status_kib(run.agent, "RssAnon:"));
   finish(run);
 }

@@ -153,22 +153,22 @@ int spool_inspect(const std::string& dir, bool as_json, bool dump) {
     return damage ? 2 : 0;
   }
 
-  std::printf("spool %s: %zu segment(s), %zu batches (sequences %lu..%lu), %lu undelivered (%lu readings)\n",
+  std::printf("spool %s: %zu segment(s), %zu batches (sequences %llu..%llu), %llu undelivered (%llu readings)\n",
               dir.c_str(), segments.size(), batches.size(),
-              static_cast<unsigned long>(batches.empty() ? 0 : batches.begin()->first),
-              static_cast<unsigned long>(batches.empty() ? 0 : batches.rbegin()->first),
-              static_cast<unsigned long>(pending), static_cast<unsigned long>(pending_readings));
+              static_cast<unsigned long long>(batches.empty() ? 0 : batches.begin()->first),
+              static_cast<unsigned long long>(batches.empty() ? 0 : batches.rbegin()->first),
+              static_cast<unsigned long long>(pending), static_cast<unsigned long long>(pending_readings));
   for (const segment_summary& s : segments) {
-    std::printf("  %s  %9lu bytes  ", s.name.c_str(), static_cast<unsigned long>(s.size));
+    std::printf("  %s  %9llu bytes  ", s.name.c_str(), static_cast<unsigned long long>(s.size));
     if (!s.problem.empty()) {
       std::printf("DAMAGED: %s (the agent moves it to quarantine/ at start)\n", s.problem.c_str());
       continue;
     }
-    std::printf("%lu batches", static_cast<unsigned long>(s.batches));
+    std::printf("%llu batches", static_cast<unsigned long long>(s.batches));
     if (s.batches > 0) {
-      std::printf(" (%lu..%lu)", static_cast<unsigned long>(s.first_seq), static_cast<unsigned long>(s.last_seq));
+      std::printf(" (%llu..%llu)", static_cast<unsigned long long>(s.first_seq), static_cast<unsigned long long>(s.last_seq));
     }
-    std::printf(", %lu acks, %lu catalogs", static_cast<unsigned long>(s.acks), static_cast<unsigned long>(s.catalogs));
+    std::printf(", %llu acks, %llu catalogs", static_cast<unsigned long long>(s.acks), static_cast<unsigned long long>(s.catalogs));
     if (s.scan.corrupt_records > 0) {
       std::printf(", %zu DAMAGED records (%zu bytes, skipped at start)", s.scan.corrupt_records, s.scan.corrupt_bytes);
     }

@@ -81,7 +81,7 @@ std::string ago(std::int64_t now_ms, std::int64_t then_ms) {
 std::string bytes(std::uint64_t n) {
   char text[32];
   if (n < 1024) {
-    std::snprintf(text, sizeof text, "%lu B", static_cast<unsigned long>(n));
+    std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(n));
   } else if (n < 1024 * 1024) {
     std::snprintf(text, sizeof text, "%.1f KiB", static_cast<double>(n) / 1024);
   } else {
@@ -101,37 +101,37 @@ void print_human(const json::object& r) {
               ago(now, i(r, "start_time_ms")).c_str());
   const auto& broker = r.at("broker").as_object();
   if (broker.at("connected").as_bool()) {
-    std::printf("broker     connected to %s since %s (%lu connects)\n", s(broker, "server").c_str(),
-                ago(now, i(broker, "connected_since_ms")).c_str(), static_cast<unsigned long>(u(broker, "connects")));
+    std::printf("broker     connected to %s since %s (%llu connects)\n", s(broker, "server").c_str(),
+                ago(now, i(broker, "connected_since_ms")).c_str(), static_cast<unsigned long long>(u(broker, "connects")));
   } else {
-    std::printf("broker     NOT CONNECTED (%lu failed attempts): %s\n",
-                static_cast<unsigned long>(u(broker, "connect_failures")), s(broker, "last_error").c_str());
+    std::printf("broker     NOT CONNECTED (%llu failed attempts): %s\n",
+                static_cast<unsigned long long>(u(broker, "connect_failures")), s(broker, "last_error").c_str());
   }
   const auto& q = r.at("queue").as_object();
-  std::printf("queue      %lu batches waiting, %lu in flight, %s of %s; dropped %lu readings\n",
-              static_cast<unsigned long>(u(q, "batches")), static_cast<unsigned long>(u(q, "in_flight")),
+  std::printf("queue      %llu batches waiting, %llu in flight, %s of %s; dropped %llu readings\n",
+              static_cast<unsigned long long>(u(q, "batches")), static_cast<unsigned long long>(u(q, "in_flight")),
               bytes(u(q, "bytes")).c_str(), bytes(u(q, "limit_bytes")).c_str(),
-              static_cast<unsigned long>(u(q, "dropped_readings")));
+              static_cast<unsigned long long>(u(q, "dropped_readings")));
   const auto& sp = r.at("spool").as_object();
   if (sp.at("enabled").as_bool()) {
     const std::int64_t oldest = i(sp, "oldest_pending_ms");
-    std::printf("spool      %s, %s of %s in %lu segments; %lu batches (%lu readings) undelivered%s%s\n",
+    std::printf("spool      %s, %s of %s in %llu segments; %llu batches (%llu readings) undelivered%s%s\n",
                 s(sp, "state") == "ok" ? "ok" : ("ERROR: " + s(sp, "error")).c_str(), bytes(u(sp, "bytes")).c_str(),
-                bytes(u(sp, "max_bytes")).c_str(), static_cast<unsigned long>(u(sp, "segments")),
-                static_cast<unsigned long>(u(sp, "pending_batches")), static_cast<unsigned long>(u(sp, "pending_readings")),
+                bytes(u(sp, "max_bytes")).c_str(), static_cast<unsigned long long>(u(sp, "segments")),
+                static_cast<unsigned long long>(u(sp, "pending_batches")), static_cast<unsigned long long>(u(sp, "pending_readings")),
                 oldest > 0 ? ", oldest from " : "", oldest > 0 ? ago(now, oldest).c_str() : "");
-    std::printf("replay     %lu backlog batches waiting, %lu replayed since start\n",
-                static_cast<unsigned long>(u(q, "backlog")),
-                static_cast<unsigned long>(u(r.at("publish").as_object(), "replayed_batches")));
+    std::printf("replay     %llu backlog batches waiting, %llu replayed since start\n",
+                static_cast<unsigned long long>(u(q, "backlog")),
+                static_cast<unsigned long long>(u(r.at("publish").as_object(), "replayed_batches")));
     if (u(sp, "not_stored_batches") > 0) {
-      std::printf("           %lu batches could not be stored (sent from memory)\n",
-                  static_cast<unsigned long>(u(sp, "not_stored_batches")));
+      std::printf("           %llu batches could not be stored (sent from memory)\n",
+                  static_cast<unsigned long long>(u(sp, "not_stored_batches")));
     }
     if (u(sp, "recovered_batches") + u(sp, "corrupt_records") + u(sp, "torn_bytes") > 0 ||
         !sp.at("quarantined").as_array().empty()) {
-      std::printf("recovery   %lu batches recovered at start, %lu damaged records skipped, %lu torn bytes cut\n",
-                  static_cast<unsigned long>(u(sp, "recovered_batches")),
-                  static_cast<unsigned long>(u(sp, "corrupt_records")), static_cast<unsigned long>(u(sp, "torn_bytes")));
+      std::printf("recovery   %llu batches recovered at start, %llu damaged records skipped, %llu torn bytes cut\n",
+                  static_cast<unsigned long long>(u(sp, "recovered_batches")),
+                  static_cast<unsigned long long>(u(sp, "corrupt_records")), static_cast<unsigned long long>(u(sp, "torn_bytes")));
     }
     for (const auto& qv : sp.at("quarantined").as_array()) {
       std::printf("           quarantined %s\n", json::value_to<std::string>(qv).c_str());
@@ -140,13 +140,13 @@ void print_human(const json::object& r) {
     std::printf("spool      disabled: readings wait in memory only\n");
   }
   const auto& p = r.at("publish").as_object();
-  std::printf("published  %lu batches, %lu readings, %s\n", static_cast<unsigned long>(u(p, "batches")),
-              static_cast<unsigned long>(u(p, "readings")), bytes(u(p, "bytes")).c_str());
+  std::printf("published  %llu batches, %llu readings, %s\n", static_cast<unsigned long long>(u(p, "batches")),
+              static_cast<unsigned long long>(u(p, "readings")), bytes(u(p, "bytes")).c_str());
   const auto& n = r.at("sensors").as_object();
-  std::printf("sensors    %lu: %lu ok, %lu out of range, %lu failing, %lu stale, %lu not read yet\n",
-              static_cast<unsigned long>(u(n, "total")), static_cast<unsigned long>(u(n, "ok")),
-              static_cast<unsigned long>(u(n, "out_of_range")), static_cast<unsigned long>(u(n, "failing")),
-              static_cast<unsigned long>(u(n, "stale")), static_cast<unsigned long>(u(n, "never_read")));
+  std::printf("sensors    %llu: %llu ok, %llu out of range, %llu failing, %llu stale, %llu not read yet\n",
+              static_cast<unsigned long long>(u(n, "total")), static_cast<unsigned long long>(u(n, "ok")),
+              static_cast<unsigned long long>(u(n, "out_of_range")), static_cast<unsigned long long>(u(n, "failing")),
+              static_cast<unsigned long long>(u(n, "stale")), static_cast<unsigned long long>(u(n, "never_read")));
   const auto& rl = r.at("reload").as_object();
   if (i(rl, "time_ms") > 0) {
     std::printf("reload     %s %s: %s\n", rl.at("ok").as_bool() ? "ok" : "REFUSED", ago(now, i(rl, "time_ms")).c_str(),
@@ -160,21 +160,21 @@ void print_human(const json::object& r) {
       std::printf("  %-12s %-8s FAILED   %s\n", s(d, "name").c_str(), s(d, "type").c_str(), s(d, "error").c_str());
       continue;
     }
-    std::printf("  %-12s %-8s running  %s lane, %lu sensors: %lu ok, %lu failing, %lu stale\n", s(d, "name").c_str(),
-                s(d, "type").c_str(), s(d, "lane").c_str(), static_cast<unsigned long>(u(d, "sensors")),
-                static_cast<unsigned long>(u(d, "sensors_ok")), static_cast<unsigned long>(u(d, "sensors_failing")),
-                static_cast<unsigned long>(u(d, "sensors_stale")));
+    std::printf("  %-12s %-8s running  %s lane, %llu sensors: %llu ok, %llu failing, %llu stale\n", s(d, "name").c_str(),
+                s(d, "type").c_str(), s(d, "lane").c_str(), static_cast<unsigned long long>(u(d, "sensors")),
+                static_cast<unsigned long long>(u(d, "sensors_ok")), static_cast<unsigned long long>(u(d, "sensors_failing")),
+                static_cast<unsigned long long>(u(d, "sensors_stale")));
     for (const auto& gv : d.at("groups").as_array()) {
       const auto& g = gv.as_object();
-      std::printf("      %-9s every %5ld ms  reads %-8lu timeouts %-5lu late %-5lu skipped %-5lu last ok %s\n",
+      std::printf("      %-9s every %5ld ms  reads %-8llu timeouts %-5llu late %-5llu skipped %-5llu last ok %s\n",
                   s(g, "name").c_str(), static_cast<long>(i(g, "interval_ms")),
-                  static_cast<unsigned long>(u(g, "reads")), static_cast<unsigned long>(u(g, "timeouts")),
-                  static_cast<unsigned long>(u(g, "late_results")), static_cast<unsigned long>(u(g, "skipped_ticks")),
+                  static_cast<unsigned long long>(u(g, "reads")), static_cast<unsigned long long>(u(g, "timeouts")),
+                  static_cast<unsigned long long>(u(g, "late_results")), static_cast<unsigned long long>(u(g, "skipped_ticks")),
                   ago(now, i(g, "last_ok_ms")).c_str());
     }
   }
   const auto& attention = r.at("attention").as_array();
-  std::printf("attention  %lu sensor(s)%s\n", static_cast<unsigned long>(u(r, "attention_total")),
+  std::printf("attention  %llu sensor(s)%s\n", static_cast<unsigned long long>(u(r, "attention_total")),
               attention.size() < u(r, "attention_total") ? " (first ones shown)" : "");
   for (const auto& av : attention) {
     const auto& a = av.as_object();

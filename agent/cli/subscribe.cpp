@@ -84,11 +84,11 @@ class stream_printer {
                         {"readings_dropped", state->readings_dropped},
                         {"sensors", state->sensors}});
     } else {
-      std::printf("state    %s  agent %s  boot %s%s%s  %lu sensors  %lu readings dropped\n",
+      std::printf("state    %s  agent %s  boot %s%s%s  %llu sensors  %llu readings dropped\n",
                   state->online ? "ONLINE " : "OFFLINE", state->version.c_str(),
                   to_hex(state->boot).substr(0, 8).c_str(), state->reason.empty() ? "" : "  reason: ",
-                  state->reason.c_str(), static_cast<unsigned long>(state->sensors),
-                  static_cast<unsigned long>(state->readings_dropped));
+                  state->reason.c_str(), static_cast<unsigned long long>(state->sensors),
+                  static_cast<unsigned long long>(state->readings_dropped));
     }
     std::fflush(stdout);
   }
@@ -106,7 +106,7 @@ class stream_printer {
                         {"version", std::to_string(version)},
                         {"sensors", decoded->catalog.sensors.size()}});
     } else {
-      std::printf("catalog  version %016lx  %zu sensors\n", static_cast<unsigned long>(version),
+      std::printf("catalog  version %016llx  %zu sensors\n", static_cast<unsigned long long>(version),
                   decoded->catalog.sensors.size());
     }
     std::fflush(stdout);
@@ -134,8 +134,8 @@ class stream_printer {
     const sensor_catalog& catalog = it->second;
     decode_result decoded = decode_data_batch(payload, catalog, limits());
     if (!decoded.batch) {
-      std::fprintf(stderr, "racktel subscribe: %s: batch %lu: %s\n", topic.c_str(),
-                   static_cast<unsigned long>(header->sequence), decoded.error.c_str());
+      std::fprintf(stderr, "racktel subscribe: %s: batch %llu: %s\n", topic.c_str(),
+                   static_cast<unsigned long long>(header->sequence), decoded.error.c_str());
       return 0;
     }
     const decoded_batch& batch = *decoded.batch;
@@ -152,8 +152,8 @@ class stream_printer {
                         {"readings", readings},
                         {"bytes", payload.size()}});
     } else {
-      std::printf("batch    #%lu  boot %s  %zu readings in %zu bytes (%.2f bytes/reading)%s\n",
-                  static_cast<unsigned long>(batch.header.sequence), boot.substr(0, 8).c_str(), readings,
+      std::printf("batch    #%llu  boot %s  %zu readings in %zu bytes (%.2f bytes/reading)%s\n",
+                  static_cast<unsigned long long>(batch.header.sequence), boot.substr(0, 8).c_str(), readings,
                   payload.size(), readings ? static_cast<double>(payload.size()) / static_cast<double>(readings) : 0.0,
                   batch.header.replayed ? "  replayed" : "");
     }
@@ -197,8 +197,8 @@ class stream_printer {
 
   void draw_table(const decoded_batch& batch, std::size_t readings, std::size_t bytes) {
     std::printf("\033[H\033[2J");  // home, clear: one screen per batch
-    std::printf("%s/%s  batch #%lu  %zu readings, %zu bytes (%.2f B/reading)%s\n\n", options_.site.c_str(),
-                options_.rack.c_str(), static_cast<unsigned long>(batch.header.sequence), readings, bytes,
+    std::printf("%s/%s  batch #%llu  %zu readings, %zu bytes (%.2f B/reading)%s\n\n", options_.site.c_str(),
+                options_.rack.c_str(), static_cast<unsigned long long>(batch.header.sequence), readings, bytes,
                 readings ? static_cast<double>(bytes) / static_cast<double>(readings) : 0.0,
                 options_.match.empty() ? "" : ("  matching \"" + options_.match + "\"").c_str());
     std::printf("%-34s %12s %-6s %-13s %-12s %s\n", "SENSOR", "VALUE", "UNIT", "STATUS", "TIME (UTC)", "NAME");

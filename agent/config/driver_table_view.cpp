@@ -64,6 +64,11 @@ int driver_table_view::get_string(void* ctx, const char* key, const char** value
     // Files named by a driver's table get what the agent's own get: the
     // credentials directory expanded, and secrets checked.
     const std::string_view name(key);
+    if (name.ends_with("password")) {
+      view.add_weakness(node.node(), "\"" + std::string(key) + "\": a password written in the configuration file, "
+                                     "which other users may read; put it in a file of mode 0600 and use \"" +
+                                         std::string(key) + "_file\"");
+    }
     if (name.ends_with("_file")) {
       std::string why;
       std::string path = expand_credentials_directory(s->get(), why);

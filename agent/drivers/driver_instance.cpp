@@ -42,7 +42,8 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
   open_result result;
   std::unique_ptr<driver_instance> self(new driver_instance(config, std::move(driver)));
   self->host_ = racktel_host{sizeof(racktel_host), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR,
-                             &self->config_.name, &host_log, self->config_.name.c_str()};
+                             &self->config_.name, &host_log, self->config_.name.c_str(),
+                             self->config_.strict_security ? RACKTEL_POLICY_STRICT_SECURITY : 0U};
   driver_table_view view(self->config_);
   const int rc = self->driver_.descriptor.open(&self->host_, view.abi(), open_flags, &self->handle_);
   if (rc == RACKTEL_DRIVER_OK) view.report_unknown_keys();

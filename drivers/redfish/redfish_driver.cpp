@@ -501,6 +501,17 @@ int redfish_open(const racktel_host* host, const racktel_config* config, std::ui
         config->error(config->ctx, (prefix + "name").c_str(), "no username for this BMC (set \"username\")");
         ok = false;
       }
+      if (!s.tls && !s.username.empty()) {
+        // Basic auth sends the password with every request, a session login once: both readable on the path.
+        const std::string why = "BMC " + s.name + ": " + (s.session_auth ? "the session login" : "basic authentication") +
+                                " sends the password in cleartext over http://; use https://";
+        if (RACKTEL_HOST_STRICT_SECURITY(host)) {
+          config->error(config->ctx, (prefix + "url").c_str(), (why + " ([agent] security = \"strict\")").c_str());
+          ok = false;
+        } else {
+          host->log(host->ctx, RACKTEL_LOG_WARN, why.c_str());
+        }
+      }
       all.push_back(std::move(s));
     }
     if (!ok) return RACKTEL_DRIVER_FAILED;

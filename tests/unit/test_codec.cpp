@@ -347,3 +347,19 @@ TEST_CASE("a catalog made of per-instance parts is the same catalog, byte for by
   CHECK(back->catalog.sensors[2].location == whole.sensors[2].location);
   CHECK(back->interval_ms[0] == 100);
 }
+
+TEST_CASE("times past 2038 travel intact (64-bit milliseconds, also on 32-bit controllers)") {
+  const sensor_catalog c = make_catalog(2);
+  const std::int64_t year_2040 = 2'208'988'800'000;  // 2040-01-01T00:00:00Z
+  const std::vector<scan> scans{{year_2040, {{0, 0, 1.5}}}, {year_2040 + 100, {{1, 0, 2.5}}}};
+  auto d = decode_data_batch(encode_data_batch(header_for(c), scans, c), c);
+  REQUIRE(d.batch);
+  CHECK(d.batch->scans[0].time_ms == year_2040);
+  CHECK(d.batch->scans[1].time_ms == year_2040 + 100);
+  agent_state_info s;
+  s.start_time_ms = year_2040;
+  s.time_ms = year_2040 + 1;
+  auto back = decode_agent_state(encode_agent_state(s));
+  REQUIRE(back);
+  CHECK(back->start_time_ms == year_2040);
+}

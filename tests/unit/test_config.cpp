@@ -315,3 +315,25 @@ TEST_CASE("characters beyond ASCII outside strings are refused before toml++ see
   // ... and the scan resumes after each string ends.
   CHECK(find_non_ascii_outside_strings(fine + "\xc3\xa9 = 2\n", "t.toml")->line == 10);
 }
+
+TEST_CASE("drivers get the agent's security policy: cleartext credentials and inline passwords") {
+  const std::string redfish = std::string(minimal).substr(0, std::string(minimal).find("[[drivers]]")) +
+                              "[[drivers]]\nname = \"bmc\"\ntype = \"redfish\"\nusername = \"u\"\npassword = \"p\"\n"
+                              "[[drivers.bmcs]]\nname = \"t0\"\nurl = \"http://127.0.0.1:8000\"\n";
+  config_result r = parse_config(redfish, "t.toml");
+  REQUIRE(r.ok());
+  std::vector<config_error> warnings;
+  auto errors = validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent"), &warnings);
+  CHECK(errors.empty());
+  REQUIRE(warnings.size() == 1);
+  CHECK(contains(warnings[0].message, "\"password\": a password written in the configuration file"));
+
+  std::string strict = redfish;
+  strict.replace(strict.find("[agent]"), 7, "[agent]\nsecurity = \"strict\"");
+  r = parse_config(strict, "t.toml");
+  REQUIRE(r.ok());
+  errors = validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent"));
+  REQUIRE(errors.size() == 2);
+  CHECK(contains(errors[0].message, "(refused: [agent] security = \"strict\")"));
+  CHECK(contains(errors[1].message, "BMC t0: the session login sends the password in cleartext over http://; use https://"));
+}

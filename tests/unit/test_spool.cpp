@@ -294,3 +294,18 @@ TEST_CASE("a catalog's temporary file is never written through a symlink") {
   CHECK(text == "precious");
   CHECK(s.read_catalog(0x1234) == std::string("catalog bytes"));
 }
+
+TEST_CASE("a batch's time past 2038 survives the spool and a restart") {
+  temp_dir t;
+  const std::int64_t year_2040 = 2'208'988'800'000;
+  {
+    spool s(small(t.path));
+    std::vector<spooled_batch> dropped;
+    REQUIRE(s.append_batch(1, 7, 3, year_2040, "batch", dropped));
+    s.sync();
+  }
+  spool again(small(t.path));
+  REQUIRE(again.pending().size() == 1);
+  CHECK(again.pending()[0].time_ms == year_2040);
+  CHECK(again.oldest_pending_time_ms() == year_2040);
+}

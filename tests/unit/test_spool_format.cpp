@@ -102,7 +102,7 @@ TEST_CASE("garbage never crashes the scanner") {
 TEST_CASE("resynchronising after damage finds every intact record, including one that ends the file") {
   // Damage in the middle, then records of several sizes; the last ends exactly at the end of the file.
   std::vector<std::string> records;
-  for (std::uint64_t seq = 1; seq <= 6; ++seq) records.push_back(batch_record(seq, seq * 37));
+  for (std::uint64_t seq = 1; seq <= 6; ++seq) records.push_back(batch_record(seq, static_cast<std::size_t>(seq) * 37));
   std::string seg = segment_with(records);
   const std::size_t second = segment_header_size + records[0].size();
   seg[second + record_header_size + 3] ^= 0x40;  // payload of record 2

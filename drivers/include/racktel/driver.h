@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define RACKTEL_DRIVER_ABI_MAJOR 1
-#define RACKTEL_DRIVER_ABI_MINOR 0
+#define RACKTEL_DRIVER_ABI_MINOR 1
 
 /* Name of the one symbol a driver module exports (see RACKTEL_DRIVER_ENTRY). */
 #define RACKTEL_DRIVER_ENTRY_SYMBOL "racktel_driver_entry"
@@ -135,7 +135,19 @@ typedef struct racktel_host {
   void (*log)(void* ctx, racktel_log_level level, const char* message);
   /* Instance name from the config ("rack", "bmc-tray3"). */
   const char* instance_name;
+  /* Since ABI 1.1 (check struct_size): RACKTEL_POLICY_* bits the operator set. */
+  uint32_t policy;
 } racktel_host;
+
+/* racktel_host.policy: [agent] security = "strict". What a driver would only
+ * warn about (credentials sent in cleartext, say) it must refuse, as a config
+ * error at open. */
+#define RACKTEL_POLICY_STRICT_SECURITY 0x1u
+
+/* Whether `host` asks for strict security (false for a host older than ABI 1.1). */
+#define RACKTEL_HOST_STRICT_SECURITY(host)                                                        \
+  ((host)->struct_size >= offsetof(racktel_host, policy) + sizeof(uint32_t) &&                   \
+   ((host)->policy & RACKTEL_POLICY_STRICT_SECURITY) != 0)
 
 /* Flags for racktel_driver.open. */
 /* Parse and check the config, touch no hardware. The host then calls nothing

@@ -1,0 +1,16 @@
+// The configuration loader, on whatever text a file holds.
+#include <cstdint>
+#include <string_view>
+
+#include "config/config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const racktel::config_result r = racktel::parse_config(text, "fuzz.toml");
+  // Every error names the file; a valid result has no error.
+  for (const auto& e : r.errors) {
+    if (e.file != "fuzz.toml") __builtin_trap();
+  }
+  if (r.config && !r.errors.empty()) __builtin_trap();
+  return 0;
+}

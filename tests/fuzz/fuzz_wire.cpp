@@ -1,0 +1,36 @@
+// The wire decoders, on bytes from a broker: a catalog, then a batch decoded
+// against it, and the state message. Input: u32 catalog length | catalog | batch.
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "wire/codec.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  racktel::decode_limits limits;
+  limits.max_payload_bytes = 1U << 20U;
+  limits.max_sensors = 4096;
+  (void)racktel::decode_agent_state(bytes);
+  (void)racktel::peek_batch_header(bytes);
+  std::uint32_t catalog_length = 0;
+  if (bytes.size() < 4) return 0;
+  std::memcpy(&catalog_length, bytes.data(), 4);
+  const std::string_view rest = bytes.substr(4);
+  const std::string_view catalog_bytes = rest.substr(0, std::min<std::size_t>(catalog_length, rest.size()));
+  const std::string_view batch_bytes = rest.substr(catalog_bytes.size());
+  std::string error;
+  auto catalog = racktel::decode_catalog(catalog_bytes, limits, &error);
+  if (!catalog) return 0;
+  // The batch names its catalog's version; use the one decoded whatever it says.
+  if (auto header = racktel::peek_batch_header(batch_bytes)) catalog->catalog.version = header->catalog_version;
+  auto decoded = racktel::decode_data_batch(batch_bytes, catalog->catalog, limits);
+  if (decoded.batch) {
+    for (const auto& s : decoded.batch->scans) {
+      for (const auto& r : s.readings) {
+        if (r.sensor >= catalog->catalog.sensors.size()) __builtin_trap();  // the decoder promised an index in range
+      }
+    }
+  }
+  return 0;
+}
