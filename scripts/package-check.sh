@@ -27,8 +27,7 @@ getent passwd racktel >/dev/null || fail "the racktel user was not created"
 racktel check-config /etc/racktel/racktel.toml
 racktel-agent --version
 # Test hooks (a status-socket command that blocks the main loop) exist only in debug builds.
-if racktel-agent --enable-test-hooks --version >/dev/null 2>&1; then
+racktel-agent --enable-test-hooks --config /nonexistent/racktel.toml 2>&1 | grep -q "was not expected: --enable-test-hooks" ||
   fail "the packaged agent accepts --enable-test-hooks"
-fi
 strings /usr/bin/racktel-agent | grep -q "test-stall" && fail "the packaged agent contains the test-stall hook"
 echo "package check passed"
