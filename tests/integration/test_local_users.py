@@ -223,3 +223,12 @@ def _answers(path):
         return "sensors" in ask(path, "status")
     except (OSError, ValueError):
         return False
+
+
+def test_a_state_directory_others_can_write_is_warned_about(start_agent, tmp_path):
+    agent = start_agent()
+    agent.stop()
+    state = agent.directory / "state"
+    os.chmod(state, 0o777)
+    agent.start()
+    assert "is writable by its group or by everyone (mode 0777)" in agent.log_text()
