@@ -66,8 +66,8 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
       health_(config_.stale_after),
       batch_(config_.batch.max_readings) {
   if (config_.spool.enabled) {
-    spool_ = std::make_unique<spool>(spool_options{config_.state_dir + "/spool", config_.spool.segment_bytes,
-                                                   config_.spool.max_bytes});
+    spool_settings_ = spool_options{config_.state_dir + "/spool", config_.spool.segment_bytes, config_.spool.max_bytes};
+    spool_ = std::make_unique<spool>(spool_settings_);
     batch_.continue_from(spool_->next_sequence());
   }
   mqtt_publisher::hooks hooks;
@@ -164,10 +164,38 @@ agent::driver_slot agent::attach(opened_driver opened) {
   return slot;
 }
 
-std::vector<driver_config> agent::running_drivers() const {
-  std::vector<driver_config> out;
-  for (const driver_slot& s : slots_) out.push_back(s.config);
+std::vector<agent::running_driver> agent::running_drivers() const {
+  std::vector<running_driver> out;
+  for (const driver_slot& s : slots_) out.push_back({s.config, s.catalog, s.catalog_bytes});
   return out;
+}
+
+agent::prepared_catalog agent::prepare_catalog(
+    const std::vector<std::pair<std::shared_ptr<const instance_catalog>, std::shared_ptr<const catalog_part>>>& sources,
+    const spool_options* spool, const boot_id& boot, std::uint64_t current_version) {
+  prepared_catalog p;
+  std::size_t total = 0;
+  for (const auto& [catalog, part] : sources) {
+    p.from.push_back(catalog);
+    p.parts.push_back(part);
+    total += catalog->sensors.size();
+  }
+  p.catalog.version = catalog_version_of(p.parts);
+  if (p.catalog.version == current_version) return p;  // the same sensors: the loop keeps what it has
+  p.catalog.sensors.reserve(total);
+  for (const auto& [catalog, part] : sources) {
+    p.catalog.sensors.insert(p.catalog.sensors.end(), catalog->sensors.begin(), catalog->sensors.end());
+  }
+  if (spool != nullptr) {
+    std::string error;
+    std::uint64_t size = 0;
+    // Best effort: if it cannot be written here, the loop writes it as usual.
+    if (spool::write_catalog_file(*spool, p.catalog.version, encode_catalog(p.catalog.version, boot, unix_now_ms(), p.parts),
+                                  size, error)) {
+      p.spooled_bytes = size;
+    }
+  }
+  return p;
 }
 
 std::vector<lane*> agent::lanes() const {
@@ -179,7 +207,8 @@ std::vector<lane*> agent::lanes() const {
   return out;
 }
 
-std::string agent::apply_reload(agent_config next, std::vector<opened_driver> opened) {
+std::string agent::apply_reload(agent_config next, std::vector<opened_driver> opened,
+                                std::optional<prepared_catalog> prepared) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<driver_slot> kept_or_new;
   std::vector<std::string> reopened, added, removed, kept;
@@ -226,7 +255,7 @@ std::string agent::apply_reload(agent_config next, std::vector<opened_driver> op
     batch_ = batch_builder(next.batch.max_readings, batch_.last_sequence() + 1);
   }
   config_.batch = next.batch;
-  rebuild_catalog();
+  rebuild_catalog(std::move(prepared));
   // Removed instances (a sim model, a BMC's documents) were freed, partly in
   // the reload thread's malloc arena: give the pages back to the system, or
   // the agent keeps the high-water mark of every reload.
@@ -258,26 +287,34 @@ void agent::reload_refused(const std::vector<config_error>& errors) {
   spdlog::error("reload: {}", last_reload_.message);
 }
 
-void agent::rebuild_catalog() {
+void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
   // The version first, from the instances' encoded parts: an unchanged set costs a hash of bytes.
   std::vector<std::shared_ptr<const catalog_part>> parts;
+  std::vector<std::shared_ptr<const instance_catalog>> from;
   std::size_t total = 0;
   for (driver_slot& slot : slots_) {
     slot.offset = total;
     if (!slot.catalog) continue;
     parts.push_back(slot.catalog_bytes);
+    from.push_back(slot.catalog);
     total += slot.catalog->sensors.size();
   }
-  const std::uint64_t version = catalog_version_of(parts);
+  // Made off the loop from exactly these catalogs: use it as it is.
+  const bool use_prepared = prepared && prepared->from == from && prepared->catalog.sensors.size() == total;
+  const std::uint64_t version = use_prepared ? prepared->catalog.version : catalog_version_of(parts);
   if (version == catalog_.version && total == catalog_.sensors.size()) {
     catalog_parts_ = std::move(parts);
     return;
   }
   sensor_catalog next;
-  next.version = version;
-  next.sensors.reserve(total);
-  for (const driver_slot& slot : slots_) {
-    if (slot.catalog) next.sensors.insert(next.sensors.end(), slot.catalog->sensors.begin(), slot.catalog->sensors.end());
+  if (use_prepared) {
+    next = std::move(prepared->catalog);
+  } else {
+    next.version = version;
+    next.sensors.reserve(total);
+    for (const driver_slot& slot : slots_) {
+      if (slot.catalog) next.sensors.insert(next.sensors.end(), slot.catalog->sensors.begin(), slot.catalog->sensors.end());
+    }
   }
   const bool first = catalog_.sensors.empty() && catalog_.version == 0;
   // Readings in hand use the old indices: send them under the old catalog first.
@@ -287,7 +324,13 @@ void agent::rebuild_catalog() {
   latest_.resize(catalog_.sensors.size());
   health_.resize(catalog_.sensors.size());
   spdlog::info("catalog version {:016x}: {} sensors", catalog_.version, catalog_.sensors.size());
-  if (spool_) spool_->append_catalog(catalog_.version, catalog_payload());
+  if (spool_) {
+    if (use_prepared && prepared->spooled_bytes > 0) {
+      spool_->adopt_catalog(catalog_.version, prepared->spooled_bytes);
+    } else {
+      spool_->append_catalog(catalog_.version, catalog_payload());
+    }
+  }
   if (!first) publisher_->catalog_changed();
 }
 

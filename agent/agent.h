@@ -58,10 +58,33 @@ class agent {
   // Thread-safe: touches no agent state.
   static opened_driver open_driver(const driver_config& dc, const driver_loader& loader);
 
-  // The running driver tables, for a reload being prepared off the loop: a
+  // A running instance, as a reload being prepared off the loop sees it: a
   // table equal to a running one is kept, any other is opened beforehand.
-  std::vector<driver_config> running_drivers() const;
-  const driver_loader& loader() const { return loader_; }
+  struct running_driver {
+    driver_config config;
+    std::shared_ptr<const instance_catalog> catalog;  // null when it failed to open
+    std::shared_ptr<const catalog_part> catalog_bytes;
+  };
+  std::vector<running_driver> running_drivers() const;
+
+  // The rack's catalog as a reload will make it, assembled off the loop (for
+  // a large rack: copying 100 000 entries and writing a 10 MB file to the
+  // spool), and used if the instances' catalogs are still those it was made of.
+  struct prepared_catalog {
+    std::vector<std::shared_ptr<const instance_catalog>> from;  // in slot order
+    sensor_catalog catalog;
+    std::vector<std::shared_ptr<const catalog_part>> parts;
+    std::uint64_t spooled_bytes = 0;  // its spool file is written (0: not)
+  };
+  // `sources`: each instance's catalog and its encoded part, in slot order.
+  // `spool` (null when the spool is off) is where its file goes. When the
+  // version comes out as `current_version`, nothing is copied or written.
+  static prepared_catalog prepare_catalog(
+      const std::vector<std::pair<std::shared_ptr<const instance_catalog>, std::shared_ptr<const catalog_part>>>& sources,
+      const spool_options* spool, const boot_id& boot, std::uint64_t current_version);
+  const boot_id& boot() const { return boot_; }
+  // The spool's options (null when [spool] enabled = false), for threads that write ahead.
+  const spool_options* spool_settings() const { return spool_ ? &spool_settings_ : nullptr; }
 
   // Live reload with a configuration that has already been validated, and the
   // instances opened for the tables that differ from the running ones (by
@@ -69,7 +92,8 @@ class agent {
   // running, and nothing queued or spooled is touched. Quick: nothing is
   // opened here. Returns what happened, for the log, `racktel status` and
   // `racktel reload`.
-  std::string apply_reload(agent_config next, std::vector<opened_driver> opened);
+  std::string apply_reload(agent_config next, std::vector<opened_driver> opened,
+                           std::optional<prepared_catalog> prepared = std::nullopt);
   // A reload whose file did not validate: recorded, nothing changes.
   void reload_refused(const std::vector<config_error>& errors);
   const reload_report& last_reload() const { return last_reload_; }
@@ -93,7 +117,7 @@ class agent {
 
   void open_drivers();
   driver_slot attach(opened_driver opened);
-  void rebuild_catalog();
+  void rebuild_catalog(std::optional<prepared_catalog> prepared = std::nullopt);
   void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();
   void flush_batch();
@@ -125,6 +149,7 @@ class agent {
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;
   std::unique_ptr<spool> spool_;  // null when [spool] enabled = false
+  spool_options spool_settings_;
   std::unique_ptr<timer_handle> sync_timer_;
   std::unique_ptr<timer_handle> spool_retry_timer_;
   std::chrono::steady_clock::time_point last_sync_{};

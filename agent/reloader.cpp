@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <thread>
+#include <algorithm>
 
 #include "drivers/validate.h"
 
@@ -12,6 +12,7 @@ struct reloader::prepared {
   std::optional<agent_config> next;
   std::vector<config_error> errors;
   std::vector<agent::opened_driver> opened;
+  std::optional<agent::prepared_catalog> catalog;
 };
 
 reloader::reloader(agent& a, event_loop& loop, std::string config_file, std::string driver_dir)
@@ -36,7 +37,11 @@ void reloader::start() {
   running_ = true;
   again_ = false;
   // Everything the thread needs is copied: it touches no agent state.
-  std::thread([gate = gate_, this, file = config_file_, dir = driver_dir_, running = agent_.running_drivers()] {
+  const spool_options* spool_settings = agent_.spool_settings();
+  std::optional<spool_options> spool_copy;
+  if (spool_settings != nullptr) spool_copy = *spool_settings;
+  worker_.submit([gate = gate_, this, file = config_file_, dir = driver_dir_, running = agent_.running_drivers(),
+                  spool_copy, boot = agent_.boot(), current = agent_.catalog().version] {
     auto result = std::make_shared<prepared>();
     const driver_loader loader(builtin_drivers(), dir);
     config_result loaded = load_config_file(file);
@@ -46,24 +51,33 @@ void reloader::start() {
       result->errors.insert(result->errors.end(), driver_errors.begin(), driver_errors.end());
     }
     if (result->errors.empty()) {
+      // The catalog the agent will have, in slot order: kept instances' and new ones'.
+      std::vector<std::pair<std::shared_ptr<const instance_catalog>, std::shared_ptr<const catalog_part>>> sources;
       for (const driver_config& dc : loaded.config->drivers) {
-        const bool unchanged = std::any_of(running.begin(), running.end(), [&](const driver_config& r) {
-          return r.name == dc.name && same_driver(r, dc);
+        auto kept = std::find_if(running.begin(), running.end(), [&](const agent::running_driver& r) {
+          return r.config.name == dc.name && same_driver(r.config, dc);
         });
-        if (!unchanged) result->opened.push_back(agent::open_driver(dc, loader));
+        if (kept != running.end()) {
+          if (kept->catalog) sources.emplace_back(kept->catalog, kept->catalog_bytes);
+          continue;
+        }
+        agent::opened_driver opened = agent::open_driver(dc, loader);
+        if (opened.instance) sources.emplace_back(opened.instance->initial_catalog(), opened.catalog_bytes);
+        result->opened.push_back(std::move(opened));
       }
+      result->catalog = agent::prepare_catalog(sources, spool_copy ? &*spool_copy : nullptr, boot, current);
       result->next = std::move(loaded.config);
     }
     gate->post([gate, this, result] {
       if (gate->is_open()) finish(*result);
     });
-  }).detach();
+  });
 }
 
 void reloader::finish(prepared& result) {
   ++reloads_;
   if (result.next) {
-    agent_.apply_reload(std::move(*result.next), std::move(result.opened));
+    agent_.apply_reload(std::move(*result.next), std::move(result.opened), std::move(result.catalog));
   } else {
     agent_.reload_refused(result.errors);
   }

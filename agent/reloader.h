@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "common/result_gate.h"
+#include "sched/lane.h"
 
 namespace racktel {
 
@@ -42,6 +43,9 @@ class reloader {
   std::string config_file_;
   std::string driver_dir_;
   std::shared_ptr<result_gate> gate_;
+  // One thread for every reload: its memory (one malloc arena) is reused, not
+  // a new one per reload.
+  lane worker_{"reload"};
   bool running_ = false;
   std::vector<std::function<void(const reload_report&)>> current_;  // served by the running reload
   std::vector<std::function<void(const reload_report&)>> next_;     // wait for the one after it

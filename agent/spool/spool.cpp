@@ -323,37 +323,77 @@ bool spool::append_batch(std::uint64_t sequence, std::uint64_t catalog_version, 
   return true;
 }
 
-std::string spool::catalog_path(std::uint64_t version) const {
+std::string spool::catalog_path(const std::string& dir, std::uint64_t version) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(version));
-  return (fs::path(options_.dir) / (std::string(catalog_prefix) + hex + std::string(catalog_suffix))).string();
+  return (fs::path(dir) / (std::string(catalog_prefix) + hex + std::string(catalog_suffix))).string();
+}
+
+namespace {
+
+// Written whole to a fresh temporary name (never through a symlink), synced,
+// then renamed: a catalog file is either complete or absent.
+bool write_catalog_at(const spool_options& options, std::uint64_t version, std::string_view payload,
+                      std::uint64_t& size, std::string& error, int& error_number) {
+  const std::string path = spool::catalog_path(options.dir, version);
+  const std::string temp = path + ".tmp";
+  const std::string bytes = encode_record(record_type::catalog, 0, catalog_payload(version, payload));
+  ::unlink(temp.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error_number = errno;
+    error = "cannot create " + temp;
+    return false;
+  }
+  const bool written = write_all(fd, bytes) && options.sync_data(fd) == 0;
+  error_number = errno;
+  ::close(fd);
+  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+    if (written) error_number = errno;
+    ::unlink(temp.c_str());
+    error = "cannot write " + path;
+    return false;
+  }
+  size = bytes.size();
+  return true;
+}
+
+}  // namespace
+
+bool spool::write_catalog_file(const spool_options& options, std::uint64_t version, std::string_view payload,
+                               std::uint64_t& size, std::string& error) {
+  int error_number = 0;
+  if (!write_catalog_at(options, version, payload, size, error, error_number)) {
+    error += std::string(": ") + std::strerror(error_number);
+    return false;
+  }
+  const int dir = ::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir >= 0 && options.sync_directory(dir) == 0;
+  if (dir >= 0) ::close(dir);
+  if (!synced) {
+    error = "fsync of the directory " + options.dir + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void spool::adopt_catalog(std::uint64_t version, std::uint64_t size) {
+  current_catalog_ = version;
+  catalog_files_[version] = size;
 }
 
 bool spool::append_catalog(std::uint64_t version, std::string_view payload) {
   current_catalog_ = version;
   if (catalog_files_.contains(version)) return true;
   if (fd_ < 0 || !healthy()) return false;
-  // Written whole to a temporary name, synced, then renamed: a catalog file is
-  // either complete or absent.
-  const std::string path = catalog_path(version);
-  const std::string temp = path + ".tmp";
-  const std::string bytes = encode_record(record_type::catalog, 0, catalog_payload(version, payload));
-  // A fresh file, never one a symlink or a stale name points at.
-  ::unlink(temp.c_str());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    fail("cannot create " + temp, errno);
+  std::uint64_t size = 0;
+  std::string what;
+  int error_number = 0;
+  if (!write_catalog_at(options_, version, payload, size, what, error_number)) {
+    fail(what, error_number);
     return false;
   }
-  const bool written = write_all(fd, bytes) && options_.sync_data(fd) == 0;
-  const int e = errno;
-  ::close(fd);
-  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    fail("cannot write " + path, written ? errno : e);
-    return false;
-  }
-  catalog_files_[version] = bytes.size();
+  catalog_files_[version] = size;
   directory_dirty_ = true;
   return true;
 }

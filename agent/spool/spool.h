@@ -76,6 +76,15 @@ class spool {
   // Stores the current catalog (once per version, as its own file), so that
   // batches referring to it can be decoded after a restart.
   bool append_catalog(std::uint64_t version, std::string_view payload);
+  // The same file written by another thread ahead of time (a reload preparing
+  // a large catalog off the main loop): durable (synced, renamed, directory
+  // synced) when it returns true. Touches no spool state; `adopt_catalog` then
+  // registers it on the loop. `size` receives the file's size.
+  static bool write_catalog_file(const spool_options& options, std::uint64_t version, std::string_view payload,
+                                 std::uint64_t& size, std::string& error);
+  void adopt_catalog(std::uint64_t version, std::uint64_t size);
+  // <dir>/catalog-<version as 16 hex digits>.rtc
+  static std::string catalog_path(const std::string& dir, std::uint64_t version);
   void acknowledge(std::uint64_t sequence);
   // fdatasync of what was written since the last sync (group commit), and
   // fsync of the directory after files were created or renamed. False when
@@ -120,7 +129,7 @@ class spool {
   void drop_oldest_until_fits(std::uint64_t incoming, std::vector<spooled_batch>& dropped);
   void remove_acknowledged_segments();
   std::optional<std::string> read_record(std::uint64_t segment, std::uint64_t offset, std::uint32_t size) const;
-  std::string catalog_path(std::uint64_t version) const;
+  std::string catalog_path(std::uint64_t version) const { return catalog_path(options_.dir, version); }
   void remove_unreferenced_catalogs();
   void forget(std::map<std::uint64_t, spooled_batch>::iterator pending);
 
