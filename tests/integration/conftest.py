@@ -156,6 +156,18 @@ reconnect_max = "1s"
                 self.process.wait()
 
 
+def exec_driver(name, shell, interval="1s", extra=""):
+    """A [[drivers]] table for the exec driver reading InfluxDB line protocol from a shell command."""
+    return f'''
+[[drivers]]
+name = "{name}"
+type = "exec"
+interval = "{interval}"
+format = "influx"
+shell = "{shell}"
+{extra}'''
+
+
 SIM_DRIVER = """
 [[drivers]]
 name = "rack"

@@ -35,19 +35,12 @@ def test_shutdown_cancels_busy_commands_at_once_and_leaves_no_child(tmp_path, st
     import shutil
     import signal
     import subprocess
-    from conftest import wait_for
+    from conftest import exec_driver, wait_for
     marker = f"rkbusy{os.getpid() % 100000}"  # a process name (at most 15 characters) of our own
     sleeper = tmp_path / marker
     shutil.copy("/bin/sleep", sleeper)
-    drivers = "".join(f'''
-[[drivers]]
-name = "busy{i}"
-type = "exec"
-interval = "3s"
-deadline = "2900ms"
-format = "influx"
-shell = "{sleeper} 50; echo x v=1"
-''' for i in range(10))
+    drivers = "".join(exec_driver(f"busy{i}", f"{sleeper} 50; echo x v=1", "3s", 'deadline = "2900ms"')
+                      for i in range(10))
     agent = start_agent(drivers)
 
     def running():

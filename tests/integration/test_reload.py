@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from conftest import CLI, SIM_DRIVER, wait_for
+from conftest import CLI, SIM_DRIVER, exec_driver, wait_for
 
 A = SIM_DRIVER.format(seed=1).replace('"rack"', '"a"')
 B = SIM_DRIVER.format(seed=2).replace('"rack"', '"b"')
@@ -103,14 +103,7 @@ def test_threads_and_memory_stay_flat_over_add_and_remove_cycles(start_agent):
     removing 10 exec instances (one lane thread each) leave no threads behind."""
     agent = start_agent(A)
     base = agent.config.read_text()
-    extra = "".join(f'''
-[[drivers]]
-name = "e{i}"
-type = "exec"
-interval = "1s"
-format = "influx"
-shell = "echo x v=1"
-''' for i in range(10))
+    extra = "".join(exec_driver(f"e{i}", "echo x v=1") for i in range(10))
 
     def threads_and_anon():
         fields = {}
