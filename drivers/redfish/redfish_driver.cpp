@@ -13,6 +13,7 @@
 // All BMCs of an instance are polled concurrently, each within a budget that
 // ends before the read's deadline, so a dead or slow BMC costs only its own
 // sensors. A BMC that keeps failing is skipped for a few polls (back-off).
+#include <fcntl.h>
 #include <openssl/evp.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -222,6 +223,7 @@ class bmc {
       tls_stream_.emplace(io_, tls_context_);
       beast::get_lowest_layer(*tls_stream_).expires_at(budget_end_);
       co_await beast::get_lowest_layer(*tls_stream_).async_connect(endpoints, asio::use_awaitable);
+      close_on_exec(beast::get_lowest_layer(*tls_stream_).socket().native_handle());
       // SNI (what SSL_set_tlsext_host_name expands to, without its C cast).
       SSL_ctrl(tls_stream_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                const_cast<char*>(settings_.host.c_str()));
@@ -230,7 +232,15 @@ class bmc {
       plain_stream_.emplace(io_);
       plain_stream_->expires_at(budget_end_);
       co_await plain_stream_->async_connect(endpoints, asio::use_awaitable);
+      close_on_exec(plain_stream_->socket().native_handle());
     }
+  }
+
+  // Asio does not open sockets close-on-exec: a command some other driver runs
+  // must not inherit a BMC session.
+  static void close_on_exec(int fd) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
   }
 
   template <typename Stream>

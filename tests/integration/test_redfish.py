@@ -228,3 +228,20 @@ def test_malformed_resources_in_discovery_cost_only_themselves(tmp_path, broker,
         assert bmc.requests < 100, "none of the 10 000 members was fetched"
     finally:
         agent.stop()
+
+
+def test_bmc_connections_are_close_on_exec(tmp_path, broker, collector, bmcs, certificates):
+    """A command run by another driver must not inherit a BMC session's socket."""
+    from test_local_users import O_CLOEXEC, fd_flags
+    bmc = bmcs()
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, ""))).start()
+    try:
+        wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power") == ("ok", 812.5), timeout=20, what="readings")
+        descriptors = fd_flags(agent.process.pid)
+        sockets = {fd: t for fd, (flags, t) in descriptors.items() if "socket:" in t}
+        assert len(sockets) >= 3, "the broker, status and BMC sockets"
+        assert not {fd: t for fd, (flags, t) in descriptors.items() if fd > 2 and not flags & O_CLOEXEC}
+    finally:
+        agent.stop()
