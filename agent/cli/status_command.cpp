@@ -166,9 +166,11 @@ void print_human(const json::object& r) {
                 static_cast<unsigned long long>(u(d, "sensors_stale")));
     for (const auto& gv : d.at("groups").as_array()) {
       const auto& g = gv.as_object();
-      std::printf("      %-9s every %5ld ms  reads %-8llu timeouts %-5llu late %-5llu skipped %-5llu last ok %s\n",
+      std::printf("      %-9s every %5ld ms  reads %-8llu failed %-5llu timeouts %-5llu late %-5llu skipped %-5llu "
+                  "last ok %s\n",
                   s(g, "name").c_str(), static_cast<long>(i(g, "interval_ms")),
-                  static_cast<unsigned long long>(u(g, "reads")), static_cast<unsigned long long>(u(g, "timeouts")),
+                  static_cast<unsigned long long>(u(g, "reads")), static_cast<unsigned long long>(u(g, "driver_failures")),
+                  static_cast<unsigned long long>(u(g, "timeouts")),
                   static_cast<unsigned long long>(u(g, "late_results")), static_cast<unsigned long long>(u(g, "skipped_ticks")),
                   ago(now, i(g, "last_ok_ms")).c_str());
     }

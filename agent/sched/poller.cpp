@@ -143,7 +143,8 @@ void poller::on_result(std::uint32_t group, std::uint64_t read_id, read_outcome 
   for (std::uint32_t m : members) result.samples.push_back({m, RACKTEL_READING_ERROR, 0.0});
   std::sort(result.samples.begin(), result.samples.end(),
             [](const racktel_sample& a, const racktel_sample& b) { return a.sensor < b.sensor; });
-  if (outcome.driver_failed) {
+  const bool failed = outcome.driver_failed;
+  if (failed) {
     ++stats_[group].driver_failures;
   } else {
     for (const racktel_sample& s : outcome.samples) {
@@ -157,9 +158,12 @@ void poller::on_result(std::uint32_t group, std::uint64_t read_id, read_outcome 
       it->value = s.value;
     }
   }
-  ++stats_[group].reads;
+  // A failed read is a failure in every count: not a read, and not "last ok".
   stats_[group].last_poll_ms = read.time_ms;
-  stats_[group].last_ok_ms = read.time_ms;
+  if (!failed) {
+    ++stats_[group].reads;
+    stats_[group].last_ok_ms = read.time_ms;
+  }
   on_scan_(std::move(result));
 }
 

@@ -24,11 +24,11 @@
 namespace racktel {
 
 struct group_stats {
-  std::uint64_t reads = 0;            // answered in time
+  std::uint64_t reads = 0;            // answered in time, and not a failure
   std::uint64_t timeouts = 0;         // deadline passed
   std::uint64_t late_results = 0;     // arrived after the deadline, dropped
   std::uint64_t skipped_ticks = 0;    // the previous read was still running
-  std::uint64_t driver_failures = 0;  // read returned FAILED
+  std::uint64_t driver_failures = 0;  // read returned FAILED (a command that failed, a device that did not answer)
   std::int64_t last_poll_ms = 0;      // sample time of the last completed scan
   std::int64_t last_ok_ms = 0;        // sample time of the last scan answered in time
 };

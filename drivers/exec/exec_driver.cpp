@@ -207,13 +207,11 @@ int exec_read(void* p, const racktel_read_request* request, std::uint32_t* writt
       if (!parsed.error.empty()) run.failure = "unparsable output: " + parsed.error;
     }
     if (!run.failure.empty()) {
+      // A failed run is a failed read: the host counts it as one and makes
+      // every sensor an error reading.
       report_failure(*inst, run.failure);
-      std::uint32_t n = 0;
-      for (std::uint32_t i = 0; i < inst->sensors.size() && n < request->capacity; ++i) {
-        request->samples[n++] = {i, RACKTEL_READING_ERROR, 0.0};
-      }
-      *written = n;
-      return RACKTEL_DRIVER_OK;
+      *written = 0;
+      return RACKTEL_DRIVER_FAILED;
     }
     if (!inst->last_failure.empty()) inst->log(RACKTEL_LOG_INFO, "command works again");
     inst->last_failure.clear();

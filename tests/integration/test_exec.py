@@ -53,3 +53,15 @@ def test_shutdown_cancels_busy_commands_at_once_and_leaves_no_child(tmp_path, st
     # lanes end together, and the reapers take their commands with them.
     assert agent.wait(timeout=10) == 0
     assert running() == 0, "a command outlived the agent"
+
+
+def test_a_failing_command_is_a_failure_in_every_count(start_agent, collector):
+    from conftest import exec_driver, wait_for
+    c = collector()
+    agent = start_agent(exec_driver("broken", "echo x v=1; exit 3", "200ms"))
+    wait_for(lambda: agent.status()["drivers"][0]["groups"][0]["driver_failures"] >= 3, what="failed reads counted")
+    group = agent.status()["drivers"][0]["groups"][0]
+    assert group["reads"] == 0 and group["last_ok_ms"] == 0, group
+    text = agent.status(human=True)
+    assert "last ok never" in text and "failed " in text
+    assert "exited with status 3" in agent.log_text()

@@ -17,6 +17,7 @@ struct opened_driver {
   std::unique_ptr<driver_instance> instance;
   std::vector<config_error> errors;
   std::shared_ptr<const instance_catalog> catalog;  // follows the driver's changes
+  bool last_failed = false;                         // the last read returned RACKTEL_DRIVER_FAILED
 
   opened_driver(const racktel_driver& descriptor, const std::string& type, const std::string& toml_text) {
     doc = std::make_shared<toml::table>(toml::parse(toml_text));
@@ -41,6 +42,11 @@ struct opened_driver {
     if (changed) *changed = o.new_catalog;
     if (o.new_catalog) catalog = o.new_catalog;
     std::map<std::string, std::pair<std::uint32_t, double>> out;
+    last_failed = o.driver_failed;
+    // As the poller does: a failed read makes every sensor an error reading.
+    if (o.driver_failed) {
+      for (const auto& m : catalog->sensors) out[m.id] = {RACKTEL_READING_ERROR, 0.0};
+    }
     for (const auto& s : o.samples) out[catalog->sensors[s.sensor].id] = {s.status, s.value};
     return out;
   }

@@ -119,6 +119,7 @@ TEST_CASE("exec: garbage, a failing command and a missing program give error rea
   auto failing = exec_instance("shell = \"echo '{\\\"x\\\": 1}'; exit 3\"\n");
   REQUIRE(failing.instance);
   CHECK(failing.read().empty());  // nothing learnt from a failed run
+  CHECK(failing.last_failed);     // and the read itself failed: the host counts it
   auto missing = exec_instance("command = [\"/nonexistent/tool\"]\n");
   REQUIRE(missing.instance);
   CHECK(missing.read().empty());

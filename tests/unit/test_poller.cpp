@@ -109,6 +109,10 @@ TEST_CASE("a failed read or a missing sample becomes an error reading") {
     CHECK(h.scans[0].samples[0].status == RACKTEL_READING_ERROR);
     CHECK(h.scans[0].samples[1].status == RACKTEL_READING_ERROR);
     CHECK(h.p->stats()[0].driver_failures >= 1);
+    // A failed read is not a read, and never "last ok".
+    CHECK(h.p->stats()[0].reads == 0);
+    CHECK(h.p->stats()[0].last_ok_ms == 0);
+    CHECK(h.p->stats()[0].last_poll_ms > 0);
   }
   mode = behaviour::drop_second;
   {
