@@ -285,6 +285,8 @@ void mqtt_publisher::catalog_changed() {
   if (!status_.connected) return;
   publish_retained(topic_root_ + "/catalog", hooks_.catalog());
   catalogs_sent_.insert(hooks_.catalog_version());
+  // The retained state names the catalog version and sensor count: it must not describe the old one.
+  publish_retained(topic_root_ + "/state", hooks_.online_state());
 }
 
 void mqtt_publisher::pump() {

@@ -73,7 +73,8 @@ class mqtt_publisher {
   void drop_batch(std::uint64_t sequence) { queue_.drop(sequence); }
   // The spool failed to sync a batch it had accepted.
   void batch_not_durable(std::uint64_t sequence) { queue_.mark_not_durable(sequence); }
-  // The catalog changed: republish it now if connected (and at every connect anyway).
+  // The catalog changed: republish it, and the state that names it, now if
+  // connected (and at every connect anyway).
   void catalog_changed();
   // Sends what is queued for up to `grace`, then publishes the OFFLINE state
   // (made by `offline_state` at that moment, after any batch still unsent has

@@ -124,3 +124,20 @@ def test_threads_and_memory_stay_flat_over_add_and_remove_cycles(start_agent):
     (threads10, anon10), (threads100, anon100) = samples[10], samples[100]
     assert threads100 <= threads10, samples
     assert anon100 - anon10 < 4 * 1024, f"RssAnon grew from {anon10} to {anon100} KiB"
+
+
+def test_the_retained_state_follows_the_catalog(start_agent, collector):
+    """After a reload that adds a driver, the retained AgentState names the new
+    catalog version and sensor count, not the old ones."""
+    c = collector()
+    agent = start_agent(A)
+    wait_for(lambda: c.states() and c.catalogs(), what="state and catalog")
+    first = c.states()[-1]
+    agent.config.write_text(agent.config.read_text() + B)
+    assert reload_cli(agent).returncode == 0
+    wait_for(lambda: len(c.catalogs()) == 2, what="the new catalog")
+    new = max(c.catalogs().values(), key=lambda cat: len(cat.sensors))
+    wait_for(lambda: c.states()[-1].catalog_version == new.version, what="a state naming the new catalog")
+    state = c.states()[-1]
+    assert state.sensors == len(new.sensors) == 2 * first.sensors
+    assert state.boot_id == first.boot_id
