@@ -30,6 +30,7 @@ constexpr std::int64_t reaper_grace_ms = 2000;
 // Messages on the status pipe, reaper -> agent: a tag byte and a 32-bit value.
 constexpr char tag_exec_failed = 'E';  // value: errno of execve
 constexpr char tag_exited = 'W';       // value: the command's wait status
+constexpr char tag_no_subreaper = 'S'; // value: errno of PR_SET_CHILD_SUBREAPER (qemu-user, say)
 
 std::int64_t monotonic_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -109,7 +110,8 @@ struct child_setup {
   // Die with the lane thread that started us (SIGTERM: clean up first).
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != s.agent) ::_exit(127);
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const bool subreaper = ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+  const int subreaper_errno = errno;
   ::setpgid(0, 0);
   // Handlers and ignored signals of the agent are not the command's. (All
   // signals are blocked since before the fork.)
@@ -128,6 +130,8 @@ struct child_setup {
     ::_exit(127);
   }
   close_from(4);
+  // Without it, orphans go to init: the command's process group is still killed.
+  if (!subreaper) send_status(3, tag_no_subreaper, subreaper_errno);
 
   const pid_t command = ::fork();
   if (command < 0) {
@@ -356,7 +360,10 @@ command_result run_command(const command_spec& spec, std::int64_t deadline_ns, c
         if (bytes > room) result.err_truncated = true;
       } else {
         status_bytes.append(buf, bytes);
-        if (exited_at_ns == 0) exited_at_ns = monotonic_ns();  // the reaper writes only when the command ended
+        // Any message but the subreaper notice means the command has ended.
+        for (std::size_t at = 0; exited_at_ns == 0 && at + 5 <= status_bytes.size(); at += 5) {
+          if (status_bytes[at] != tag_no_subreaper) exited_at_ns = monotonic_ns();
+        }
       }
     }
     if (result.out.size() > spec.max_output) {
@@ -370,6 +377,9 @@ command_result run_command(const command_spec& spec, std::int64_t deadline_ns, c
   // The last status bytes may have arrived after the output closed.
   for (ssize_t n; (n = ::read(status.read, buf, sizeof buf)) > 0;) status_bytes.append(buf, static_cast<std::size_t>(n));
 
+  for (std::size_t at = 0; at + 5 <= status_bytes.size(); at += 5) {
+    if (status_bytes[at] == tag_no_subreaper) result.no_subreaper = true;
+  }
   if (!result.failure.empty()) return result;
   for (std::size_t at = 0; at + 5 <= status_bytes.size(); at += 5) {
     std::int32_t value = 0;

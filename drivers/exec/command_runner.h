@@ -36,6 +36,9 @@ struct command_result {
   std::string out;
   std::string err;
   bool err_truncated = false;
+  // The kernel (or an emulator such as qemu-user) refused PR_SET_CHILD_SUBREAPER:
+  // only the command's process group was killed, not daemons that left it.
+  bool no_subreaper = false;
   std::string failure;  // why the run produced no usable output; empty when it did
 };
 

@@ -56,6 +56,7 @@ struct instance {
   double resolution = 0.001;
   // stderr: at most 5 lines per run, 10 at once and 20 a minute per instance.
   log_budget stderr_budget{10, 20};
+  bool warned_no_subreaper = false;
   std::vector<sensor> sensors;
   std::uint64_t generation = 0;
   std::string last_failure;
@@ -200,6 +201,11 @@ int exec_read(void* p, const racktel_read_request* request, std::uint32_t* writt
   auto* inst = static_cast<instance*>(p);
   try {
     command_result run = run_command(inst->command, request->deadline_ns, request->cancel);
+    if (run.no_subreaper && !inst->warned_no_subreaper) {
+      inst->warned_no_subreaper = true;
+      inst->log(RACKTEL_LOG_WARN, "this system refuses PR_SET_CHILD_SUBREAPER: processes a command leaves behind "
+                                  "outside its process group (a daemon started with setsid) are not cleaned up");
+    }
     log_stderr(*inst, run);
     parse_result parsed;
     if (run.failure.empty()) {

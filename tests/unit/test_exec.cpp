@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -85,6 +87,15 @@ struct script_dir {
     return p.string();
   }
 };
+
+// Whether this system lets a process adopt orphans (real kernels do; qemu-user does not).
+bool subreaper_supported() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 opened_driver exec_instance(const std::string& toml_text) {
   return opened_driver(racktel_exec_driver, "exec", toml_text);
@@ -199,7 +210,13 @@ TEST_CASE("exec: a command that daemonizes is read to its exit and leaves nothin
   CHECK(r["x"] == std::pair<std::uint32_t, double>{RACKTEL_READING_OK, 1.0});  // not "killed at the deadline"
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   const int leftovers = std::system(("pgrep -f '[r]" + marker.substr(1) + "' >/dev/null").c_str());
-  CHECK(leftovers != 0);
+  if (subreaper_supported()) {
+    CHECK(leftovers != 0);
+  } else {
+    // qemu-user (the cross-build tests) does not emulate PR_SET_CHILD_SUBREAPER.
+    MESSAGE("PR_SET_CHILD_SUBREAPER is not available here; the daemon's clean-up is not checked");
+    std::system(("pkill -f '[r]" + marker.substr(1) + "'").c_str());
+  }
 }
 
 TEST_CASE("exec: the environment is minimal plus what the table asks for") {
