@@ -1,7 +1,9 @@
 // `racktel spool inspect DIR`: what is in a spool, read-only, with the agent
 // stopped or running. What a technician runs after a controller crashed.
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -68,6 +70,12 @@ int spool_inspect(const std::string& dir, bool as_json, bool dump) {
     segment_summary s;
     s.name = path.filename().string();
     std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      // Not damage: this user may not read it (the spool is the agent's, mode 0640).
+      std::fprintf(stderr, "racktel spool inspect: cannot read %s: %s%s\n", path.c_str(), std::strerror(errno),
+                   errno == EACCES ? " (run it as root or as the agent's user)" : "");
+      return 1;
+    }
     contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     const std::string& bytes = contents.back();
     s.size = bytes.size();

@@ -232,3 +232,19 @@ def test_a_state_directory_others_can_write_is_warned_about(start_agent, tmp_pat
     os.chmod(state, 0o777)
     agent.start()
     assert "is writable by its group or by everyone (mode 0777)" in agent.log_text()
+
+
+def test_spool_inspect_as_a_user_who_cannot_read_says_so(start_agent, tmp_path):
+    from conftest import CLI
+    agent = start_agent()
+    spool = agent.directory / "state" / "spool"
+    wait_for(lambda: any(p.name.startswith("segment-") for p in spool.iterdir()), what="a spool segment")
+    for parent in [spool] + list(spool.parents):
+        if parent == tmp_path.parent.parent.parent:
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o111)
+    out = subprocess.run([str(CLI), "spool", "inspect", str(spool)], capture_output=True, text=True, timeout=30,
+                         user=NOBODY, group=NOGROUP, extra_groups=[])
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "cannot read" in out.stderr and "Permission denied" in out.stderr
+    assert "DAMAGED" not in out.stdout
