@@ -79,7 +79,7 @@ class stream_printer {
                         {"boot_id", to_hex(state->boot)},
                         {"start_time_ms", state->start_time_ms},
                         {"time_ms", state->time_ms},
-                        {"catalog_version", std::to_string(state->catalog_version)},
+                        {"catalog_version", catalog_version_text(state->catalog_version)},
                         {"reason", state->reason},
                         {"readings_dropped", state->readings_dropped},
                         {"sensors", state->sensors}});
@@ -103,7 +103,7 @@ class stream_printer {
     const std::uint64_t version = decoded->catalog.version;
     if (options_.json) {
       emit(json::object{{"type", "catalog"},
-                        {"version", std::to_string(version)},
+                        {"version", catalog_version_text(version)},
                         {"sensors", decoded->catalog.sensors.size()}});
     } else {
       std::printf("catalog  version %016llx  %zu sensors\n", static_cast<unsigned long long>(version),
@@ -148,7 +148,7 @@ class stream_printer {
                         {"sequence", batch.header.sequence},
                         {"boot_id", boot},
                         {"replayed", batch.header.replayed},
-                        {"catalog_version", std::to_string(batch.header.catalog_version)},
+                        {"catalog_version", catalog_version_text(batch.header.catalog_version)},
                         {"readings", readings},
                         {"bytes", payload.size()}});
     } else {

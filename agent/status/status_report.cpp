@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "wire/codec.h"
+
 namespace racktel {
 namespace json = boost::json;
 
@@ -76,7 +78,7 @@ std::string to_json(const status_report& r) {
       {"config_file", r.config_file},
       {"start_time_ms", r.start_time_ms},
       {"time_ms", r.time_ms},
-      {"catalog", json::object{{"version", std::to_string(r.catalog_version)}, {"sensors", r.sensors}}},
+      {"catalog", json::object{{"version", catalog_version_text(r.catalog_version)}, {"sensors", r.sensors}}},
       {"sensors", json::object{{"total", r.sensors},
                                {"ok", r.sensors_ok},
                                {"out_of_range", r.sensors_out_of_range},

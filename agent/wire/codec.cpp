@@ -4,6 +4,7 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "racktel/driver.h"
 #include "racktel/v1/racktel.pb.h"
@@ -27,6 +28,12 @@ boot_id boot_of(const std::string& bytes) {
 }
 
 }  // namespace
+
+std::string catalog_version_text(std::uint64_t version) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(version));
+  return text;
+}
 
 std::string to_hex(const boot_id& id) {
   static constexpr char digits[] = "0123456789abcdef";

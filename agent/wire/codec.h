@@ -15,6 +15,9 @@ namespace racktel {
 
 using boot_id = std::array<std::uint8_t, 16>;
 std::string to_hex(const boot_id& id);
+// A catalog version as people and JSON see it everywhere: 16 hex digits, as in
+// the spool's file names ("c13b9871b04e3ad3").
+std::string catalog_version_text(std::uint64_t version);
 
 // One reading as the pipeline carries it; `sensor` indexes the catalog.
 struct reading {

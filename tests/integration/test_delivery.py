@@ -118,6 +118,6 @@ after = "2500ms"
     assert sequences == list(range(1, len(sequences) + 1))
     s = agent.status()
     assert s["catalog"]["sensors"] == len(new.sensors)
-    assert s["catalog"]["version"] == str(new.version)
+    assert s["catalog"]["version"] == f"{new.version:016x}"  # hex, as everywhere
     assert "sensor set changed" in agent.log_text()
     assert c.states()[-1].catalog_version in (old.version, new.version)
