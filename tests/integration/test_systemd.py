@@ -93,3 +93,12 @@ def test_the_unit_stays_well_sandboxed(tmp_path):
     assert line, out.stdout + out.stderr
     score = float(line[0].split(":")[1].split()[0])
     assert score <= 1.5, line[0]
+
+
+def test_the_unit_bounds_descriptors_tasks_and_memory():
+    """A leak or a runaway command hurts only this service."""
+    settings = dict(line.split("=", 1) for line in (SOURCE / "systemd" / "racktel.service").read_text().splitlines()
+                    if "=" in line and not line.startswith("#"))
+    assert int(settings["LimitNOFILE"]) >= 1024
+    assert int(settings["TasksMax"]) > 0
+    assert settings["MemoryMax"].endswith(("M", "G"))
