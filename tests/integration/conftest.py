@@ -21,6 +21,17 @@ CLI = BUILD / "agent" / "racktel"
 SIM_PREDICT = BUILD / "tests" / "sim_predict"
 MODULE_DIR = BUILD / "drivers" / "modules"
 BAD_MODULE_DIR = BUILD / "tests" / "modules"
+# Built with AddressSanitizer/UBSan (the asan preset): memory figures and
+# descriptor exhaustion mean something else there.
+def _sanitized():
+    cache = BUILD / "CMakeCache.txt"
+    if not cache.exists():
+        return False
+    return any(line.startswith("CMAKE_CXX_FLAGS:") and "-fsanitize=address" in line
+               for line in cache.read_text(errors="replace").splitlines())
+
+
+SANITIZED = _sanitized()
 
 
 def free_port():

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from conftest import CLI, SIM_DRIVER, exec_driver, wait_for
+from conftest import CLI, SANITIZED, SIM_DRIVER, exec_driver, wait_for
 
 A = SIM_DRIVER.format(seed=1).replace('"rack"', '"a"')
 B = SIM_DRIVER.format(seed=2).replace('"rack"', '"b"')
@@ -123,7 +123,8 @@ def test_threads_and_memory_stay_flat_over_add_and_remove_cycles(start_agent):
             samples[cycle] = threads_and_anon()
     (threads10, anon10), (threads100, anon100) = samples[10], samples[100]
     assert threads100 <= threads10, samples
-    assert anon100 - anon10 < 4 * 1024, f"RssAnon grew from {anon10} to {anon100} KiB"
+    if not SANITIZED:  # AddressSanitizer keeps freed memory in quarantine, by design
+        assert anon100 - anon10 < 4 * 1024, f"RssAnon grew from {anon10} to {anon100} KiB"
 
 
 def test_the_retained_state_follows_the_catalog(start_agent, collector):
