@@ -25,7 +25,12 @@ int main(int argc, char** argv) {
   app.add_flag("--enable-test-hooks", options.test_hooks, "accept test-only commands on the status socket")
       ->group("");  // hidden: for racktel's own tests; debug builds only
 #endif
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and succeed; anything else is a usage error: 64 (EX_USAGE), as documented.
+    return app.exit(e) == 0 ? 0 : 64;
+  }
 
   // Every lane thread would get a malloc arena of its own (up to 8 per core),
   // each keeping its high-water mark: a small daemon with a hundred lanes

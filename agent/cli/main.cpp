@@ -57,7 +57,12 @@ int main(int argc, char** argv) {
   inspect->add_flag("--json", spool_json, "a JSON summary");
   inspect->add_flag("--dump", spool_dump, "every record as a JSON line");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and succeed; anything else is a usage error: 64 (EX_USAGE), as documented.
+    return app.exit(e) == 0 ? 0 : 64;
+  }
 
   if (*inspect) return racktel::cli::spool_inspect(spool_dir, spool_json, spool_dump);
 
@@ -69,11 +74,11 @@ int main(int argc, char** argv) {
     if (!timeout) {
       std::fprintf(stderr, "racktel subscribe: --timeout expects a duration such as 10s, got \"%s\"\n",
                    timeout_text.c_str());
-      return 2;
+      return 64;
     }
     sub.timeout = *timeout;
     if (count > 0) sub.count = count;
     return racktel::cli::subscribe(sub);
   }
-  return 2;
+  return 64;  // no subcommand: CLI11 requires one, so this is not reached
 }

@@ -3,7 +3,7 @@
 import json
 import subprocess
 
-from conftest import CLI, SOURCE, wait_for
+from conftest import AGENT, CLI, SOURCE, wait_for
 
 
 def run(*args, **kwargs):
@@ -167,3 +167,12 @@ def test_subscribe_bounds_what_a_broker_sends(broker):
     assert "catalog" not in out.stdout and "catalog refused" not in out.stderr
     out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r02", "--timeout", "3s")
     assert "catalog  version 0000000000000005  1 sensors" in out.stdout, "within the default limit it is shown"
+
+
+def test_usage_errors_exit_64_as_documented():
+    for args in (["--bogus"], ["status", "--socket"], ["subscribe", "--site", "s", "--rack", "r", "--timeout", "soon"]):
+        out = run(*args)
+        assert out.returncode == 64, (args, out.returncode, out.stderr)
+    assert run("--help").returncode == 0
+    agent = subprocess.run([str(AGENT), "--no-such-option"], capture_output=True, text=True, timeout=30)
+    assert agent.returncode == 64 and "no-such-option" in agent.stderr
