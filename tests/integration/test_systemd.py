@@ -102,3 +102,32 @@ def test_the_unit_bounds_descriptors_tasks_and_memory():
     assert int(settings["LimitNOFILE"]) >= 1024
     assert int(settings["TasksMax"]) > 0
     assert settings["MemoryMax"].endswith(("M", "G"))
+
+
+def test_under_the_journal_lines_carry_priorities_and_no_timestamp(start_agent, tmp_path):
+    """systemd sets JOURNAL_STREAM for a service whose stderr is the journal:
+    then every line starts with its sd-daemon priority, so `journalctl -p err`
+    works, and the journal's own timestamp is the only one."""
+    agent = start_agent()
+    agent.stop()
+    import re
+    import select
+    # A broker nothing listens on: a warning and an error follow at once.
+    text = re.sub(r'brokers = \[[^\]]*\]', 'brokers = ["tcp://127.0.0.1:1"]', agent.config.read_text())
+    agent.config.write_text(text)
+    env = {**os.environ, "JOURNAL_STREAM": "8:12345"}
+    process = subprocess.Popen([str(AGENT), "--config", str(agent.config)], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(l.startswith("<3>") for l in lines):
+            if select.select([process.stderr], [], [], 0.5)[0]:
+                lines.append(process.stderr.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert lines and all(l.startswith(("<6>", "<4>", "<3>", "<7>")) for l in lines if l), lines
+    assert any(l.startswith("<6>info: racktel-agent") for l in lines)
+    assert any(l.startswith("<4>warning: mqtt: cannot connect") for l in lines), lines
+    assert any(l.startswith("<3>error: mqtt: cannot connect to tcp://127.0.0.1:1: Connection refused") for l in lines)
+    assert not any(l[3:7].isdigit() for l in lines if l), "no timestamp of our own"
