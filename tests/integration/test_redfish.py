@@ -186,13 +186,22 @@ def test_a_certificate_for_another_host_is_refused_unless_checks_are_off(tmp_pat
         agent.stop()
 
 
+def tray_agent(tmp_path, broker, certificates, bmc, extra=""):
+    """An agent reading one BMC as instance "bmc", BMC name "tray"."""
+    (tmp_path / "a").mkdir()
+    return Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, extra))).start()
+
+
+def wait_for_tray_power(c):
+    wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power") == ("ok", 812.5), timeout=20, what="readings")
+
+
 def test_basic_auth(tmp_path, broker, collector, bmcs, certificates):
     bmc = bmcs()
     c = collector()
-    (tmp_path / "a").mkdir()
-    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, 'auth = "basic"'))).start()
+    agent = tray_agent(tmp_path, broker, certificates, bmc, 'auth = "basic"')
     try:
-        wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power", (None,))[0] == "ok", timeout=20, what="readings")
+        wait_for_tray_power(c)
         assert bmc.logins == 0, "no session with basic auth"
     finally:
         agent.stop()
@@ -211,10 +220,9 @@ def test_malformed_resources_in_discovery_cost_only_themselves(tmp_path, broker,
     bmc.tree["/redfish/v1/Chassis/Shelf0/ThermalSubsystem"]["ThermalMetrics"] = {"@odata.id": 7}
     bmc.tree["/redfish/v1/Chassis/Shelf0/PowerSubsystem/PowerSupplies/PSU0"]["Id"] = 5
     c = collector()
-    (tmp_path / "a").mkdir()
-    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, ""))).start()
+    agent = tray_agent(tmp_path, broker, certificates, bmc)
     try:
-        wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power") == ("ok", 812.5), timeout=20, what="readings")
+        wait_for_tray_power(c)
         # PSU0's Id is a number: it is named from its URI instead.
         wait_for(lambda: latest(c).get("bmc/tray.Shelf0.psu_PSU0.input_power", ("",))[0] == "ok", timeout=10,
                  what="the shelf's PSUs")
@@ -235,10 +243,9 @@ def test_bmc_connections_are_close_on_exec(tmp_path, broker, collector, bmcs, ce
     from test_local_users import O_CLOEXEC, fd_flags
     bmc = bmcs()
     c = collector()
-    (tmp_path / "a").mkdir()
-    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("tray", bmc.url, ""))).start()
+    agent = tray_agent(tmp_path, broker, certificates, bmc)
     try:
-        wait_for(lambda: latest(c).get("bmc/tray.Tray0.TPU0Power") == ("ok", 812.5), timeout=20, what="readings")
+        wait_for_tray_power(c)
         descriptors = fd_flags(agent.process.pid)
         sockets = {fd: t for fd, (flags, t) in descriptors.items() if "socket:" in t}
         assert len(sockets) >= 3, "the broker, status and BMC sockets"
