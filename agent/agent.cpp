@@ -16,14 +16,9 @@
 namespace racktel {
 namespace {
 
-bool has_value(std::uint32_t status) {
-  return status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE;
-}
-
-std::string format_limit(const char* which, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%s %g", which, v);
-  return text;
+// Quantised as on the wire, so the status view and the stream show the same number.
+double shown_value(const sensor_meta& m, const latest_reading& e) {
+  return std::round(e.value / m.resolution) * m.resolution;
 }
 
 constexpr std::size_t attention_cap = 100;
@@ -340,10 +335,12 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
   if (found == slots_.end()) return;  // from an instance a reload has just replaced
   driver_slot& slot = *found;
   if (s.new_catalog) {
+    const std::string changes =
+        slot.catalog ? describe_sensor_changes(slot.catalog->sensors, s.new_catalog->sensors) : std::string();
     slot.catalog = s.new_catalog;
     slot.catalog_bytes = encode_part(*slot.catalog);
-    spdlog::info("driver {}: sensor set changed, now {} sensors", slot.config.name,
-                 slot.catalog->sensors.size());
+    spdlog::info("driver {}: sensor set changed: {}; now {} sensors", slot.config.name,
+                 changes.empty() ? "the same ids, reordered" : changes, slot.catalog->sensors.size());
     rebuild_catalog();
   }
   if (s.samples.empty()) return;
@@ -354,9 +351,9 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
     const std::size_t global = slot.offset + sample.sensor;
     if (global >= catalog_.sensors.size()) continue;
     std::uint32_t status = sample.status;
-    if (has_value(status) && !std::isfinite(sample.value)) status = RACKTEL_READING_ERROR;
+    if (reading_has_value(status) && !std::isfinite(sample.value)) status = RACKTEL_READING_ERROR;
     status = health_.observe(global, status);
-    latest_.update(global, status, sample.value, s.time_ms, has_value(status));
+    latest_.update(global, status, sample.value, s.time_ms, reading_has_value(status));
     out.readings.push_back({static_cast<std::uint32_t>(global), status, sample.value});
   }
   readings_accepted_ += out.readings.size();
@@ -493,7 +490,7 @@ void agent::shutdown(std::function<void()> done) {
                    std::move(done));
 }
 
-status_report agent::report() const {
+status_report agent::report(const report_request& request) const {
   status_report r;
   r.version = racktel_version();
   r.site = config_.site;
@@ -506,17 +503,6 @@ status_report agent::report() const {
   r.sensors = catalog_.sensors.size();
 
   const auto& entries = latest_.entries();
-  auto add_attention = [&](std::size_t i, std::string limit) {
-    ++r.attention_total;
-    if (r.attention.size() >= attention_cap) return;
-    const sensor_meta& m = catalog_.sensors[i];
-    const latest_reading& e = entries[i];
-    // Quantised as on the wire, so the status view and the stream show the same number.
-    const double shown = std::round(e.value / m.resolution) * m.resolution;
-    r.attention.push_back({m.key(), m.name, reading_status_name(e.status),
-                           has_value(e.status) ? std::optional<double>(shown) : std::nullopt, m.unit,
-                           std::move(limit), e.last_ok_ms});
-  };
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const latest_reading& e = entries[i];
     const sensor_meta& m = catalog_.sensors[i];
@@ -530,21 +516,12 @@ status_report agent::report() const {
       case RACKTEL_READING_STALE: ++r.sensors_stale; break;
       default: ++r.sensors_failing; break;
     }
-    if (!has_value(e.status)) {
-      add_attention(i, "");
-    } else if (m.crit_high && e.value >= *m.crit_high) {
-      add_attention(i, format_limit("crit_high", *m.crit_high));
-    } else if (m.crit_low && e.value <= *m.crit_low) {
-      add_attention(i, format_limit("crit_low", *m.crit_low));
-    } else if (m.warn_high && e.value >= *m.warn_high) {
-      add_attention(i, format_limit("warn_high", *m.warn_high));
-    } else if (m.warn_low && e.value <= *m.warn_low) {
-      add_attention(i, format_limit("warn_low", *m.warn_low));
-    } else if (e.status == RACKTEL_READING_OUT_OF_RANGE) {
-      add_attention(i, "");
-    }
+    auto condition = judge(m, e);
+    if (!condition || !sensor_matches(request.match, m)) continue;
+    r.attention.push_back({m.key(), m.name, reading_status_name(e.status),
+                           reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
+                           m.unit, std::move(condition->limit), e.last_ok_ms, condition->level});
   }
-
   r.broker = publisher_->status();
   const outbox& q = publisher_->queue();
   r.queue_batches = q.waiting();
@@ -583,14 +560,18 @@ status_report agent::report() const {
     driver_report d;
     d.name = slot.config.name;
     d.type = slot.config.type;
+    d.origin = slot.instance ? slot.instance->origin() : slot.config.module.value_or("built-in");
     if (!slot.instance) {
-      d.state = "failed";
+      d.state = slot.config.enabled ? "failed" : "disabled";
       d.error = slot.error;
+      if (slot.config.enabled && request.match.empty()) {
+        r.attention.push_back({d.name, "driver " + d.name, "failed to open", std::nullopt, "", d.error, 0,
+                               attention_level::driver});
+      }
       r.drivers.push_back(std::move(d));
       continue;
     }
     d.state = "running";
-    d.origin = slot.instance->origin();
     d.lane = slot.own_lane ? "own" : "shared";
     d.sensors = slot.catalog->sensors.size();
     for (std::size_t k = 0; k < d.sensors; ++k) {
@@ -598,7 +579,7 @@ status_report agent::report() const {
       if (global >= entries.size()) break;
       const std::uint32_t st = entries[global].status;
       if (entries[global].time_ms == 0) continue;
-      if (has_value(st)) {
+      if (reading_has_value(st)) {
         ++d.sensors_ok;
       } else if (st == RACKTEL_READING_STALE) {
         ++d.sensors_stale;
@@ -611,11 +592,41 @@ status_report agent::report() const {
       for (std::size_t g = 0; g < slot.catalog->groups.size() && g < stats.size(); ++g) {
         const read_group& rg = slot.catalog->groups[g];
         d.groups.push_back({rg.name, rg.interval.count(), rg.deadline.count(), stats[g]});
+        // The group's last completed read failed or timed out: the driver cannot read now.
+        if (stats[g].last_poll_ms > stats[g].last_ok_ms && request.match.empty()) {
+          r.attention.push_back({d.name + " " + rg.name, "driver " + d.name + ", group " + rg.name, "read failing",
+                                 std::nullopt, "", "", stats[g].last_ok_ms, attention_level::driver});
+        }
       }
     }
     r.drivers.push_back(std::move(d));
   }
+  // Most urgent first; the cap keeps the answer small on a rack where everything is stale.
+  std::stable_sort(r.attention.begin(), r.attention.end(),
+                   [](const sensor_attention& a, const sensor_attention& b) { return a.level < b.level; });
+  r.attention_total = r.attention.size();
+  if (!request.all && r.attention.size() > attention_cap) r.attention.resize(attention_cap);
   return r;
+}
+
+std::vector<sensor_report> agent::sensor_reports(const std::string& match) const {
+  std::vector<sensor_report> out;
+  const auto& entries = latest_.entries();
+  for (std::size_t i = 0; i < entries.size() && i < catalog_.sensors.size(); ++i) {
+    const sensor_meta& m = catalog_.sensors[i];
+    if (!sensor_matches(match, m)) continue;
+    const latest_reading& e = entries[i];
+    sensor_report s{m.key(), m.name, sensor_kind_name(m.kind), m.unit,
+                    e.time_ms == 0 ? "never_read" : reading_status_name(e.status),
+                    e.time_ms != 0 && reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
+                    m.warn_low, m.warn_high, m.crit_low, m.crit_high, e.time_ms, e.last_ok_ms, "", ""};
+    if (auto condition = judge(m, e)) {
+      s.condition = attention_level_name(condition->level);
+      s.limit = std::move(condition->limit);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace racktel

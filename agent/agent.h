@@ -41,7 +41,9 @@ class agent {
   // disconnects, then calls `done`.
   void shutdown(std::function<void()> done);
 
-  status_report report() const;
+  status_report report(const report_request& request = {}) const;
+  // Every sensor (matching a --match glob) with its newest reading and limits.
+  std::vector<sensor_report> sensor_reports(const std::string& match) const;
   const sensor_catalog& catalog() const { return catalog_; }
   // Groups allowed to change the agent over the status socket (reloadable).
   const std::vector<unsigned>& control_gids() const { return config_.control_gids; }

@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "common/asio_event_loop.h"
+#include "common/units.h"
 #include "drivers/validate.h"
 #include "reloader.h"
 #include "service/service_notifier.h"
@@ -52,7 +53,12 @@ int run_agent(const agent_config& config, const daemon_options& options) {
   // takes root, the agent's own user or a member of [agent] control_groups.
   auto handle_command = [&a, &options, &reloads](const std::string& command, const peer_credentials& peer,
                                                  const status_server::reply_fn& reply) {
-    if (command == "status" || command.empty()) return reply(to_json(a.report()));
+    const report_request request = parse_report_request(command);
+    if (request.command == "status" || request.command == "sensors") {
+      if (!request.error.empty()) return reply(boost::json::serialize(boost::json::object{{"error", request.error}}));
+      if (request.command == "sensors") return reply(to_json(a.sensor_reports(request.match), unix_now_ms()));
+      return reply(to_json(a.report(request)));
+    }
     const bool allowed = may_change_agent(peer, ::geteuid(), a.control_gids());
     if (command == "reload") {
       if (!allowed) {
@@ -76,7 +82,7 @@ int run_agent(const agent_config& config, const daemon_options& options) {
 #else
     (void)options;
 #endif
-    reply(R"({"error":"unknown command; expected \"status\" or \"reload\""})");
+    reply(R"({"error":"unknown command; expected \"status\", \"sensors\" or \"reload\""})");
   };
   std::unique_ptr<status_server> status;
   try {

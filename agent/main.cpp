@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "config/config.h"
+#include "drivers/validate.h"
 #include "daemon.h"
 
 namespace racktel {
@@ -75,7 +76,9 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   }
 
-  racktel::config_result loaded = racktel::load_config_file(config_path);
+  // The agent starts only on a file `racktel check-config` accepts: drivers'
+  // tables included, each checked by its driver without touching hardware.
+  racktel::config_result loaded = racktel::check_configuration(config_path);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     std::fprintf(stderr, "racktel-agent: not started: %zu error(s) in the configuration\n", loaded.errors.size());

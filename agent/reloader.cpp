@@ -44,12 +44,8 @@ void reloader::start() {
                   spool_copy, boot = agent_.boot(), current = agent_.catalog().version] {
     auto result = std::make_shared<prepared>();
     const driver_loader loader(builtin_drivers(), dir);
-    config_result loaded = load_config_file(file);
+    config_result loaded = check_configuration(file, &loader);
     result->errors = loaded.errors;
-    if (loaded.config) {
-      auto driver_errors = validate_drivers(*loaded.config, loader);
-      result->errors.insert(result->errors.end(), driver_errors.begin(), driver_errors.end());
-    }
     if (result->errors.empty()) {
       // The catalog the agent will have, in slot order: kept instances' and new ones'.
       std::vector<std::pair<std::shared_ptr<const instance_catalog>, std::shared_ptr<const catalog_part>>> sources;

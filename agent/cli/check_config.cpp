@@ -7,14 +7,12 @@
 namespace racktel::cli {
 
 int check_config(const std::string& path) {
-  config_result loaded = load_config_file(path);
-  std::vector<config_error> errors = loaded.errors;
-  if (loaded.config) {
-    const std::string dir = driver_directory(loaded.config->driver_dir);
-    auto driver_errors = validate_drivers(*loaded.config, driver_loader(builtin_drivers(), dir), &loaded.warnings);
-    errors.insert(errors.end(), driver_errors.begin(), driver_errors.end());
+  std::vector<config_error> driver_warnings;
+  config_result loaded = check_configuration(path, nullptr, &driver_warnings);
+  const std::vector<config_error>& errors = loaded.errors;
+  for (const auto* list : {&loaded.warnings, &driver_warnings}) {
+    for (const auto& w : *list) std::fprintf(stderr, "%s (warning)\n", w.to_string().c_str());
   }
-  for (const auto& w : loaded.warnings) std::fprintf(stderr, "%s (warning)\n", w.to_string().c_str());
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
   if (!errors.empty()) {
     std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), errors.size());

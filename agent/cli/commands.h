@@ -30,9 +30,18 @@ struct subscribe_options {
 };
 int subscribe(const subscribe_options& options);
 
-int status(const std::string& socket_path, bool json);
+struct report_options {
+  bool json = false;
+  bool all = false;   // status: every entry of the attention list, not the first 100
+  std::string match;  // a glob on "driver/id", or on the id when it has no '/'
+};
+int status(const std::string& socket_path, const report_options& options);
+// Every sensor with its value, status, limits and age, from the running agent.
+int sensors(const std::string& socket_path, const report_options& options);
 // Asks the agent to re-read its configuration; exit 0 when it was applied.
 int reload(const std::string& socket_path);
+// The status socket a configuration file names (its default when it names none).
+std::optional<std::string> socket_from_config(const std::string& config_file, std::string& error);
 
 // Exit code 0: intact; 2: damage found; 1: cannot read the directory.
 int spool_inspect(const std::string& dir, bool json, bool dump);

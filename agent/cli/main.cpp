@@ -14,14 +14,28 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "validate a configuration file without starting anything");
   check->add_option("file", config_path, "configuration file")->required();
 
+  // The agent's status socket: --socket, else the one --config names, else the packaged default.
   std::string socket_path = "/run/racktel/status.sock";
-  bool status_json = false;
+  std::string socket_config;
+  auto socket_options = [&](CLI::App* command) {
+    auto* by_path = command->add_option("-s,--socket", socket_path, "the agent's status socket")->capture_default_str();
+    command->add_option("-c,--config", socket_config, "find the socket in this agent configuration file")
+        ->excludes(by_path);
+  };
+  racktel::cli::report_options report;
   auto* status = app.add_subcommand("status", "show what the local agent is doing");
-  status->add_option("-s,--socket", socket_path, "the agent's status socket")->capture_default_str();
-  status->add_flag("--json", status_json, "print the raw JSON document");
+  socket_options(status);
+  status->add_flag("--json", report.json, "print the raw JSON document");
+  status->add_flag("--all", report.all, "list every sensor needing attention, not the first 100");
+  status->add_option("-m,--match", report.match, "only sensors matching this glob (driver/id, or id without '/')");
+
+  auto* sensors = app.add_subcommand("sensors", "every sensor with its value, status, limits and age");
+  socket_options(sensors);
+  sensors->add_flag("--json", report.json, "one JSON document");
+  sensors->add_option("-m,--match", report.match, "only sensors matching this glob (driver/id, or id without '/')");
 
   auto* reload = app.add_subcommand("reload", "make the agent re-read its configuration (like SIGHUP)");
-  reload->add_option("-s,--socket", socket_path, "the agent's status socket")->capture_default_str();
+  socket_options(reload);
 
   racktel::cli::subscribe_options sub;
   std::string timeout_text = "0ms";
@@ -67,7 +81,17 @@ int main(int argc, char** argv) {
   if (*inspect) return racktel::cli::spool_inspect(spool_dir, spool_json, spool_dump);
 
   if (*check) return racktel::cli::check_config(config_path);
-  if (*status) return racktel::cli::status(socket_path, status_json);
+  if (!socket_config.empty()) {
+    std::string error;
+    auto from_config = racktel::cli::socket_from_config(socket_config, error);
+    if (!from_config) {
+      std::fprintf(stderr, "racktel: cannot find the status socket in %s: %s\n", socket_config.c_str(), error.c_str());
+      return 1;
+    }
+    socket_path = *from_config;
+  }
+  if (*status) return racktel::cli::status(socket_path, report);
+  if (*sensors) return racktel::cli::sensors(socket_path, report);
   if (*reload) return racktel::cli::reload(socket_path);
   if (*subscribe) {
     auto timeout = racktel::parse_duration(timeout_text);

@@ -1,5 +1,7 @@
 // `racktel status`: what the local agent is doing, for a technician at the rack.
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -7,13 +9,26 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "commands.h"
+#include "config/config.h"
 
 namespace racktel::cli {
 namespace {
 
 namespace json = boost::json;
+
+// Connecting needs write access to the socket: its group's members have it.
+std::string permission_hint(const std::string& path) {
+  struct stat st {};
+  std::string group_name = "racktel";
+  if (::stat(path.c_str(), &st) == 0) {
+    if (const struct group* g = ::getgrgid(st.st_gid); g != nullptr) group_name = g->gr_name;
+  }
+  return "; the agent is likely running, but only root, the agent's user and members of group \"" + group_name +
+         "\" may use its socket (join it with `sudo usermod -aG " + group_name + " $USER`, then log in again)";
+}
 
 // One command, one answer. A reload may take a while (drivers are opened
 // before the agent answers); a status answers at once.
@@ -36,6 +51,7 @@ std::optional<std::string> ask(const std::string& path, const std::string& comma
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     error = std::strerror(errno);
+    if (errno == EACCES) error += permission_hint(path);
     ::close(fd);
     return std::nullopt;
   }
@@ -94,7 +110,7 @@ std::uint64_t u(const json::object& o, const char* key) { return o.at(key).to_nu
 std::int64_t i(const json::object& o, const char* key) { return o.at(key).to_number<std::int64_t>(); }
 std::string s(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
-void print_human(const json::object& r) {
+void print_human(const json::object& r, const std::string& match) {
   const std::int64_t now = i(r, "time_ms");
   std::printf("racktel %s  site %s  rack %s  boot %s  up %s\n", s(r, "version").c_str(), s(r, "site").c_str(),
               s(r, "rack").c_str(), s(r, "boot_id").substr(0, 8).c_str(),
@@ -153,17 +169,29 @@ void print_human(const json::object& r) {
                 s(rl, "message").c_str());
     for (const auto& e : rl.at("errors").as_array()) std::printf("           %s\n", json::value_to<std::string>(e).c_str());
   }
-  std::printf("drivers\n");
-  for (const auto& dv : r.at("drivers").as_array()) {
+  const auto& driver_list = r.at("drivers").as_array();
+  std::size_t running = 0, failed = 0, disabled = 0;
+  for (const auto& dv : driver_list) {
+    const std::string state = s(dv.as_object(), "state");
+    (state == "running" ? running : state == "disabled" ? disabled : failed)++;
+  }
+  std::printf("drivers    %zu configured: %zu running, %zu failed to open%s\n", driver_list.size(), running, failed,
+              disabled > 0 ? (", " + std::to_string(disabled) + " disabled").c_str() : "");
+  for (const auto& dv : driver_list) {
     const auto& d = dv.as_object();
+    if (s(d, "state") == "disabled") {
+      std::printf("  %-12s %-8s disabled (enabled = false)\n", s(d, "name").c_str(), s(d, "type").c_str());
+      continue;
+    }
     if (s(d, "state") != "running") {
       std::printf("  %-12s %-8s FAILED   %s\n", s(d, "name").c_str(), s(d, "type").c_str(), s(d, "error").c_str());
       continue;
     }
-    std::printf("  %-12s %-8s running  %s lane, %llu sensors: %llu ok, %llu failing, %llu stale\n", s(d, "name").c_str(),
-                s(d, "type").c_str(), s(d, "lane").c_str(), static_cast<unsigned long long>(u(d, "sensors")),
-                static_cast<unsigned long long>(u(d, "sensors_ok")), static_cast<unsigned long long>(u(d, "sensors_failing")),
-                static_cast<unsigned long long>(u(d, "sensors_stale")));
+    std::printf("  %-12s %-8s running  %s lane, %llu sensors: %llu ok, %llu failing, %llu stale; %s\n",
+                s(d, "name").c_str(), s(d, "type").c_str(), s(d, "lane").c_str(),
+                static_cast<unsigned long long>(u(d, "sensors")), static_cast<unsigned long long>(u(d, "sensors_ok")),
+                static_cast<unsigned long long>(u(d, "sensors_failing")),
+                static_cast<unsigned long long>(u(d, "sensors_stale")), s(d, "origin").c_str());
     for (const auto& gv : d.at("groups").as_array()) {
       const auto& g = gv.as_object();
       std::printf("      %-9s every %5ld ms  reads %-8llu failed %-5llu timeouts %-5llu late %-5llu skipped %-5llu "
@@ -176,27 +204,79 @@ void print_human(const json::object& r) {
     }
   }
   const auto& attention = r.at("attention").as_array();
-  std::printf("attention  %llu sensor(s)%s\n", static_cast<unsigned long long>(u(r, "attention_total")),
-              attention.size() < u(r, "attention_total") ? " (first ones shown)" : "");
+  std::printf("attention  %llu%s, most urgent first%s\n", static_cast<unsigned long long>(u(r, "attention_total")),
+              match.empty() ? "" : (" matching " + match).c_str(),
+              attention.size() < u(r, "attention_total") ? " (the first ones; --all for every one)" : "");
   for (const auto& av : attention) {
     const auto& a = av.as_object();
     char value[48] = "-";
     if (!a.at("value").is_null()) std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
     const std::string limit = s(a, "limit");
-    std::printf("  %-34s %-14s %-12s %s\n", s(a, "sensor").c_str(), value, s(a, "status").c_str(),
-                limit.empty() ? ("last ok " + ago(now, i(a, "last_ok_ms"))).c_str() : limit.c_str());
+    std::printf("  %-8s %-34s %-14s %-14s %s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
+                s(a, "status").c_str(), limit.empty() ? ("last ok " + ago(now, i(a, "last_ok_ms"))).c_str() : limit.c_str());
   }
+}
+
+std::string number(const json::value& v) {
+  if (v.is_null()) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v.to_number<double>());
+  return text;
+}
+
+// One line per sensor, like `ipmitool sensor`: value, status, limits, age.
+void print_sensors(const json::object& r) {
+  const std::int64_t now = i(r, "time_ms");
+  const auto& list = r.at("sensors").as_array();
+  std::printf("%-36s %12s %-5s %-12s %-9s %9s %9s %9s %9s  %s\n", "SENSOR", "VALUE", "UNIT", "STATUS", "CONDITION",
+              "CRIT_LO", "WARN_LO", "WARN_HI", "CRIT_HI", "AGE");
+  for (const auto& sv : list) {
+    const auto& x = sv.as_object();
+    const std::string condition = s(x, "condition");
+    std::printf("%-36s %12s %-5s %-12s %-9s %9s %9s %9s %9s  %s\n", s(x, "sensor").c_str(),
+                number(x.at("value")).c_str(), s(x, "unit").c_str(), s(x, "status").c_str(),
+                condition.empty() ? "-" : condition.c_str(), number(x.at("crit_low")).c_str(),
+                number(x.at("warn_low")).c_str(), number(x.at("warn_high")).c_str(), number(x.at("crit_high")).c_str(),
+                ago(now, i(x, "time_ms")).c_str());
+  }
+}
+
+// A request line for the status socket: "status --all --match GLOB".
+std::string request_line(const std::string& command, bool all, const std::string& match) {
+  std::string line = command;
+  if (all) line += " --all";
+  if (!match.empty()) line += " --match " + match;
+  return line;
+}
+
+std::optional<std::string> ask_or_explain(const char* who, const std::string& socket_path, const std::string& line,
+                                          int timeout_seconds = 5) {
+  std::string error;
+  auto reply = ask(socket_path, line, error, timeout_seconds);
+  if (!reply) {
+    std::fprintf(stderr, "racktel %s: cannot reach the agent at %s: %s\n", who, socket_path.c_str(), error.c_str());
+    if (error.find("only root") == std::string::npos) {
+      std::fprintf(stderr, "(is racktel-agent running? check `systemctl status racktel`, or pass --socket or "
+                           "--config)\n");
+    }
+  }
+  return reply;
 }
 
 }  // namespace
 
-int reload(const std::string& socket_path) {
-  std::string error;
-  auto reply = ask(socket_path, "reload", error, 130);
-  if (!reply) {
-    std::fprintf(stderr, "racktel reload: cannot reach the agent at %s: %s\n", socket_path.c_str(), error.c_str());
-    return 1;
+std::optional<std::string> socket_from_config(const std::string& config_file, std::string& error) {
+  const config_result loaded = load_config_file(config_file);
+  if (!loaded.config) {
+    error = loaded.errors.empty() ? "cannot read it" : loaded.errors.front().to_string();
+    return std::nullopt;
   }
+  return loaded.config->status_socket;
+}
+
+int reload(const std::string& socket_path) {
+  auto reply = ask_or_explain("reload", socket_path, "reload", 130);
+  if (!reply) return 1;
   try {
     const json::object r = json::parse(*reply).as_object();
     for (const auto& e : r.at("errors").as_array()) std::fprintf(stderr, "%s\n", json::value_to<std::string>(e).c_str());
@@ -209,25 +289,44 @@ int reload(const std::string& socket_path) {
   }
 }
 
-int status(const std::string& socket_path, bool as_json) {
-  std::string error;
-  auto reply = ask(socket_path, "status", error);
-  if (!reply) {
-    std::fprintf(stderr, "racktel status: cannot reach the agent at %s: %s\n(is racktel-agent running? "
-                 "check `systemctl status racktel` or pass --socket)\n", socket_path.c_str(), error.c_str());
-    return 1;
-  }
-  if (as_json) {
-    std::fputs(reply->c_str(), stdout);
-    return 0;
-  }
+// Asks `line`, then prints the answer as JSON or through `print`; `check`
+// may refuse a well-formed answer (exit 1). Errors name the command.
+int report_command(const char* who, const std::string& socket_path, const std::string& line, bool as_json,
+                   const std::function<void(const json::object&)>& print,
+                   const std::function<bool(const json::object&)>& check = {}) {
+  auto reply = ask_or_explain(who, socket_path, line, 15);
+  if (!reply) return 1;
   try {
-    print_human(json::parse(*reply).as_object());
+    const json::object r = json::parse(*reply).as_object();
+    if (r.contains("error")) {
+      std::fprintf(stderr, "racktel %s: the agent says: %s\n", who, s(r, "error").c_str());
+      return 1;
+    }
+    if (as_json) {
+      std::fputs(reply->c_str(), stdout);
+      std::fputc('\n', stdout);
+    } else {
+      print(r);
+    }
+    return check && !check(r) ? 1 : 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "racktel status: the agent's answer is not the expected JSON: %s\n", e.what());
+    std::fprintf(stderr, "racktel %s: the agent's answer is not the expected JSON: %s\n", who, e.what());
     return 1;
   }
-  return 0;
+}
+
+int status(const std::string& socket_path, const report_options& options) {
+  return report_command("status", socket_path, request_line("status", options.all, options.match), options.json,
+                        [&](const json::object& r) { print_human(r, options.match); });
+}
+
+int sensors(const std::string& socket_path, const report_options& options) {
+  return report_command("sensors", socket_path, request_line("sensors", false, options.match), options.json,
+                        print_sensors, [&](const json::object& r) {
+                          if (!r.at("sensors").as_array().empty() || options.match.empty()) return true;
+                          std::fprintf(stderr, "racktel sensors: no sensor matches %s\n", options.match.c_str());
+                          return false;
+                        });
 }
 
 }  // namespace racktel::cli

@@ -534,7 +534,9 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   read_spool(r, *document, config.spool);
   read_mqtt(r, *document, config);
   read_drivers(r, *document, config, document);
-  if (result.errors.empty()) result.config = std::move(config);
+  // Kept even with errors, so that the drivers' own checks can run as well
+  // and every error of the file is reported at once; ok() says if it is usable.
+  result.config = std::move(config);
   return result;
 }
 

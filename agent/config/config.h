@@ -102,6 +102,7 @@ struct agent_config {
 };
 
 struct config_result {
+  // Whatever the file said, whenever it parsed as TOML; usable only if ok().
   std::optional<agent_config> config;
   std::vector<config_error> errors;
   // Things that work but should not be so (a secret readable by others, a

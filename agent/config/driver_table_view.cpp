@@ -183,4 +183,17 @@ void driver_table_view::walk_unknown(const toml::node& node, const std::string& 
 
 void driver_table_view::report_unknown_keys() { walk_unknown(*driver_.table, "", nullptr); }
 
+void driver_table_view::report_unknown_groups(const std::vector<std::string>& groups) {
+  const toml::table* intervals = driver_.table->get_as<toml::table>("group_intervals");
+  if (intervals == nullptr) return;
+  for (const auto& [key, value] : *intervals) {
+    if (std::find(groups.begin(), groups.end(), key.str()) != groups.end()) continue;
+    std::string known;
+    for (const std::string& g : groups) known += (known.empty() ? "" : ", ") + g;
+    add_error(&value, "unknown read group \"" + std::string(key.str()) + "\" in \"group_intervals\"; a driver of type \"" +
+                          driver_.type + "\" has: " + known,
+              &key.source());
+  }
+}
+
 }  // namespace racktel

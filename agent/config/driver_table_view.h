@@ -24,6 +24,8 @@ class driver_table_view {
   const std::vector<config_error>& warnings() const { return warnings_; }
   // Adds an "unknown key" error for each key neither the host nor the driver read.
   void report_unknown_keys();
+  // Adds an error for each `group_intervals` key that names none of `groups`.
+  void report_unknown_groups(const std::vector<std::string>& groups);
 
  private:
   static driver_table_view& self(void* ctx) { return *static_cast<driver_table_view*>(ctx); }

@@ -12,14 +12,23 @@
 namespace racktel {
 namespace {
 
-void host_log(void* ctx, racktel_log_level level, const char* message) {
-  const auto* name = static_cast<const std::string*>(ctx);
+}  // namespace
+
+void driver_instance::host_log(void* ctx, racktel_log_level level, const char* message) {
+  auto& self = *static_cast<driver_instance*>(ctx);
   const auto spd_level = level == RACKTEL_LOG_DEBUG  ? spdlog::level::debug
                          : level == RACKTEL_LOG_INFO ? spdlog::level::info
                          : level == RACKTEL_LOG_WARN ? spdlog::level::warn
                                                      : spdlog::level::err;
-  spdlog::log(spd_level, "driver {}: {}", *name, message ? message : "");
+  spdlog::log(spd_level, "driver {}: {}", self.config_.name, message ? message : "");
+  if (level == RACKTEL_LOG_ERROR && message != nullptr) {
+    // What the driver said while it opened: the reason an open failed, for `racktel status`.
+    const std::lock_guard lock(self.open_log_mutex_);
+    if (self.recording_open_log_ && self.open_errors_.size() < 4) self.open_errors_.emplace_back(message);
+  }
 }
+
+namespace {
 
 std::optional<double> limit(double v) {
   return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
@@ -42,11 +51,21 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
   open_result result;
   std::unique_ptr<driver_instance> self(new driver_instance(config, std::move(driver)));
   self->host_ = racktel_host{sizeof(racktel_host), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR,
-                             &self->config_.name, &host_log, self->config_.name.c_str(),
+                             self.get(), &host_log, self->config_.name.c_str(),
                              self->config_.strict_security ? RACKTEL_POLICY_STRICT_SECURITY : 0U};
   driver_table_view view(self->config_);
+  self->recording_open_log_ = true;
   const int rc = self->driver_.descriptor.open(&self->host_, view.abi(), open_flags, &self->handle_);
-  if (rc == RACKTEL_DRIVER_OK) view.report_unknown_keys();
+  std::vector<std::string> said;
+  {
+    const std::lock_guard lock(self->open_log_mutex_);
+    self->recording_open_log_ = false;
+    said.swap(self->open_errors_);
+  }
+  if (rc == RACKTEL_DRIVER_OK) {
+    view.report_unknown_keys();
+    if (auto groups = self->group_names(open_flags)) view.report_unknown_groups(*groups);
+  }
   result.errors = view.errors();
   result.warnings = view.warnings();
   if (rc != RACKTEL_DRIVER_OK || !result.errors.empty()) {
@@ -54,7 +73,11 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
       self->driver_.descriptor.close(self->handle_);
       self->handle_ = nullptr;
     }
-    if (result.errors.empty()) result.failure = "the driver could not open (see its log lines above)";
+    if (result.errors.empty()) {
+      result.failure = "the driver could not open";
+      for (std::size_t i = 0; i < said.size(); ++i) result.failure += (i == 0 ? ": " : "; ") + said[i];
+      if (said.empty()) result.failure += " (it gave no reason)";
+    }
     return result;
   }
   if ((open_flags & RACKTEL_OPEN_VALIDATE_ONLY) != 0) {
@@ -71,6 +94,28 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
   return result;
 }
 
+std::optional<std::vector<std::string>> driver_instance::group_names(std::uint32_t open_flags) const {
+  std::vector<std::string> names;
+  if (const char* const* declared = driver_.descriptor.group_names; declared != nullptr) {
+    for (; *declared != nullptr; ++declared) names.emplace_back(*declared);
+    return names;
+  }
+  // Without a declared list only an instance opened for reading can say.
+  if ((open_flags & RACKTEL_OPEN_VALIDATE_ONLY) != 0) return std::nullopt;
+  const std::uint32_t count = driver_.descriptor.group_count(handle_);
+  for (std::uint32_t g = 0; g < count; ++g) names.push_back(group_name(g));
+  if (names.empty()) names.emplace_back("all");
+  return names;
+}
+
+std::string driver_instance::group_name(std::uint32_t index) const {
+  racktel_group_info info{sizeof(racktel_group_info), nullptr, 0};
+  if (driver_.descriptor.group_info(handle_, index, &info) == RACKTEL_DRIVER_OK && info.name != nullptr) {
+    return info.name;
+  }
+  return "group" + std::to_string(index);
+}
+
 driver_instance::~driver_instance() {
   if (handle_ != nullptr) driver_.descriptor.close(handle_);
 }
@@ -82,8 +127,8 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
   const std::uint32_t group_count = d.group_count(handle_);
   for (std::uint32_t g = 0; g < group_count; ++g) {
     racktel_group_info info{sizeof(racktel_group_info), nullptr, 0};
-    std::string name = "group" + std::to_string(g);
-    if (d.group_info(handle_, g, &info) == RACKTEL_DRIVER_OK && info.name != nullptr) name = info.name;
+    d.group_info(handle_, g, &info);
+    const std::string name = group_name(g);
     auto interval = info.default_interval_ms > 0 ? std::chrono::milliseconds(info.default_interval_ms)
                                                  : config_.interval;
     if (auto it = config_.group_intervals.find(name); it != config_.group_intervals.end()) {

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,9 +69,18 @@ class driver_instance {
  private:
   driver_instance(driver_config config, loaded_driver driver);
   std::shared_ptr<instance_catalog> fetch_catalog();
+  // The instance's read group names: declared by the driver, or asked of an
+  // instance opened for reading; nullopt when neither can say.
+  std::optional<std::vector<std::string>> group_names(std::uint32_t open_flags) const;
+  std::string group_name(std::uint32_t index) const;
+
+  static void host_log(void* ctx, racktel_log_level level, const char* message);
 
   driver_config config_;
   loaded_driver driver_;
+  std::mutex open_log_mutex_;  // a driver may log from threads of its own
+  bool recording_open_log_ = false;
+  std::vector<std::string> open_errors_;  // error lines logged during open
   racktel_host host_{};
   void* handle_ = nullptr;
   std::uint64_t generation_ = 0;

@@ -1,5 +1,8 @@
 #include "validate.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "drivers/driver_instance.h"
 
 namespace racktel {
@@ -24,6 +27,21 @@ std::vector<config_error> validate_drivers(const agent_config& config, const dri
     }
   }
   return errors;
+}
+
+config_result check_configuration(const std::string& path, const driver_loader* loader,
+                                  std::vector<config_error>* driver_warnings) {
+  config_result result = load_config_file(path);
+  if (result.config) {
+    std::optional<driver_loader> own;
+    if (loader == nullptr) loader = &own.emplace(builtin_drivers(), driver_directory(result.config->driver_dir));
+    auto driver_errors = validate_drivers(*result.config, *loader, driver_warnings);
+    result.errors.insert(result.errors.end(), driver_errors.begin(), driver_errors.end());
+  }
+  const auto position = [](const config_error& e) { return std::tie(e.file, e.line, e.column); };
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [&](const config_error& a, const config_error& b) { return position(a) < position(b); });
+  return result;
 }
 
 }  // namespace racktel

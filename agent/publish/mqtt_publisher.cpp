@@ -22,6 +22,18 @@ constexpr std::uint32_t max_incoming_packet_bytes = 64 * 1024;
 void* as_context(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
 std::uint64_t from_context(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
 
+constexpr unsigned session_taken_over = 0x8EU;
+
+// An MQTT 5 reason code in words: "Not authorized (0x87)".
+std::string describe_reason_code(unsigned reason) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const char* words = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason));
+  std::string code = "0x";
+  code += hex[(reason >> 4U) & 0xFU];
+  code += hex[reason & 0xFU];
+  return std::string(words ? words : "unknown reason") + " (" + code + ")";
+}
+
 // Paho's numbers in words: its own return codes (MQTTAsync_strerror) and the
 // broker's MQTT 5 reason codes ("Not authorized (0x87)").
 std::string describe_failure(const mqtt::token& tok) {
@@ -32,14 +44,8 @@ std::string describe_failure(const mqtt::token& tok) {
     text = std::string(words ? words : "unknown error") + " (Paho code " + std::to_string(rc) + ")";
   }
   if (tok.get_reason_code() != mqtt::ReasonCode::SUCCESS) {
-    static constexpr char hex[] = "0123456789abcdef";
-    const auto reason = static_cast<unsigned>(tok.get_reason_code());
-    const char* words = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason));
-    std::string code = "0x";
-    code += hex[(reason >> 4U) & 0xFU];
-    code += hex[reason & 0xFU];
-    text += (text.empty() ? "" : "; ") + std::string("broker says: ") + (words ? words : "unknown reason") + " (" +
-            code + ")";
+    text += (text.empty() ? "" : "; ") + std::string("broker says: ") +
+            describe_reason_code(static_cast<unsigned>(tok.get_reason_code()));
   }
   return text.empty() ? std::string("unknown failure") : text;
 }
@@ -116,6 +122,34 @@ mqtt_publisher::mqtt_publisher(event_loop& loop, const mqtt_config& config, std:
       if (alive->load()) on_connection_lost(cause);
     });
   });
+  // An MQTT 5 broker may say why it closes a connection (a DISCONNECT with
+  // a reason code: server shutting down, session taken over, administrative action).
+  client_->set_disconnected_handler([this, alive = alive_](const mqtt::properties&, mqtt::ReasonCode reason) {
+    if (!alive->load()) return;
+    loop_.post([this, alive, reason] {
+      if (alive->load()) on_broker_disconnect(static_cast<unsigned>(reason));
+    });
+  });
+}
+
+void mqtt_publisher::on_broker_disconnect(unsigned reason) {
+  if (reason == session_taken_over) {
+    // Two agents with one client id take the session from each other in
+    // turn, each connecting a moment after the other: say so, once an outage.
+    ++status_.session_takeovers;
+    const std::string why = "another client connected with this agent's client id \"" + config_.client_id +
+                            "\" (the broker says: " + describe_reason_code(reason) +
+                            "); give every agent its own [mqtt] client_id (the default is racktel-<site>-<rack>: "
+                            "are two agents configured as the same rack?)";
+    if (status_.last_error != why) spdlog::error("mqtt: {}", why);
+    status_.last_error = why;
+    taken_over_ = true;
+  } else {
+    broker_reason_ = describe_reason_code(reason);
+  }
+  // Paho reports a DISCONNECT from the broker only here, never as a lost
+  // connection: without this the agent would wait on a closed connection.
+  on_connection_lost("");
 }
 
 mqtt_publisher::~mqtt_publisher() {
@@ -194,6 +228,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   stable_timer_ = loop_.after(stable_after(), [this] {
     stable_timer_.reset();
     reconnect_attempt_ = status_.reconnect_attempt = 0;
+    short_connections_ = 0;
   });
   status_.connected = true;
   status_.server = server.empty() ? config_.brokers.front() : server;
@@ -211,12 +246,16 @@ void mqtt_publisher::on_connected(const std::string& server) {
 void mqtt_publisher::on_connect_failed(const std::string& error) {
   connecting_ = false;
   ++status_.connect_failures;
-  status_.last_error = "connect failed: " + error;
+  // Paho's words for a failed TCP or TLS connect are "return code -1": the
+  // status keeps the cause the probe found ("Connection refused", "No route
+  // to host", "timed out", "TLS: ...") once there is one, and each failure
+  // probes again, so a cause that changes during an outage is seen.
+  if (last_probe_error_.empty()) status_.last_error = "connect failed: " + error;
+  explain_connect_failure();
   // Log the first failure of an outage loudly, the rest quietly.
   if (!outage_explained_) {
     outage_explained_ = true;
-    spdlog::warn("mqtt: cannot connect to {}: {}; retrying with back-off", fmt::join(config_.brokers, ", "), error);
-    explain_connect_failure();
+    spdlog::warn("mqtt: cannot connect to {}; retrying with back-off", fmt::join(config_.brokers, ", "));
   } else {
     spdlog::debug("mqtt: connect attempt {} failed: {}", reconnect_attempt_ + 1, error);
   }
@@ -230,10 +269,30 @@ void mqtt_publisher::on_connect_failed(const std::string& error) {
 void mqtt_publisher::on_connection_lost(const std::string& cause) {
   if (!status_.connected) return;
   status_.connected = false;
+  const bool short_lived = stable_timer_ != nullptr;  // lost before it proved stable
   stable_timer_.reset();
   ack_timer_.reset();
-  status_.last_error = "connection lost" + (cause.empty() ? std::string() : ": " + cause);
-  spdlog::warn("mqtt: {}; {} batches in flight will be resent", status_.last_error, queue_.in_flight());
+  short_connections_ = short_lived ? short_connections_ + 1 : 0;
+  if (!taken_over_ && broker_reason_.empty() && short_connections_ >= 3) {
+    // Brokers that do not say why (mosquitto closes the older of two
+    // connections with one client id without a DISCONNECT) leave only the
+    // pattern: a connection that is closed soon after it is made, again and again.
+    status_.last_error = "the broker closed the connection soon after each of the last " +
+                         std::to_string(short_connections_) + " connects: another client may be using this agent's "
+                         "client id \"" + config_.client_id + "\" (are two agents configured as the same rack?), "
+                         "or the broker refuses something (see its log)";
+    if (short_connections_ == 3) spdlog::error("mqtt: {}", status_.last_error);
+    spdlog::warn("mqtt: connection lost; {} batches in flight will be resent", queue_.in_flight());
+  } else if (taken_over_) {
+    taken_over_ = false;  // said already, in on_broker_disconnect
+    spdlog::warn("mqtt: connection lost (session taken over); {} batches in flight will be resent", queue_.in_flight());
+  } else {
+    std::string why = cause;
+    if (!broker_reason_.empty()) why = "the broker closed it: " + broker_reason_;
+    status_.last_error = "connection lost" + (why.empty() ? std::string() : ": " + why);
+    spdlog::warn("mqtt: {}; {} batches in flight will be resent", status_.last_error, queue_.in_flight());
+  }
+  broker_reason_.clear();
   // In-flight publishes of a clean-start session are not resent by Paho: resend them ourselves.
   queue_.retry_all_in_flight();
   queue_.make_all_backlog();

@@ -43,6 +43,7 @@ struct publisher_status {
   std::uint64_t replayed_batches = 0;   // sent from the backlog
   std::uint64_t unreadable_batches = 0; // in the spool index but not readable from disk
   std::uint64_t ack_timeouts = 0;       // connections given up for want of PUBACKs
+  std::uint64_t session_takeovers = 0;  // another client connected with our client id
 };
 
 class mqtt_publisher {
@@ -93,6 +94,7 @@ class mqtt_publisher {
   void on_connected(const std::string& server);
   void on_connect_failed(const std::string& error);
   void on_connection_lost(const std::string& cause);
+  void on_broker_disconnect(unsigned reason_code);  // the broker's DISCONNECT, before the loss
   void on_probe_result(const std::string& uri, const std::string& why);
   void explain_connect_failure();
   std::chrono::milliseconds stable_after() const;
@@ -134,6 +136,9 @@ class mqtt_publisher {
   publisher_status status_;
   bool connecting_ = false;
   std::string last_probe_error_;
+  std::string broker_reason_;  // why the broker closed the connection, in words, until the loss is handled
+  bool taken_over_ = false;    // the broker closed it because another client took our client id
+  unsigned short_connections_ = 0;  // connections in a row closed before they proved stable
   bool outage_explained_ = false;  // the first failed connect of an outage is explained, the rest counted
   std::shared_ptr<result_gate> probe_gate_;  // diagnostic threads report through it
   unsigned reconnect_attempt_ = 0;

@@ -1,6 +1,11 @@
 #include "status_report.h"
 
+#include <fnmatch.h>
+
 #include <boost/json.hpp>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
 
 #include "wire/codec.h"
 
@@ -33,11 +38,18 @@ json::object to_json(const driver_report& d) {
           {"groups", std::move(groups)}};
 }
 
+json::value optional_number(const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
 json::object to_json(const sensor_attention& a) {
-  json::object o{{"sensor", a.sensor}, {"name", a.name},     {"status", a.status},
-                 {"unit", a.unit},     {"limit", a.limit},   {"last_ok_ms", a.last_ok_ms}};
-  o["value"] = a.value ? json::value(*a.value) : json::value(nullptr);
-  return o;
+  return {{"sensor", a.sensor}, {"name", a.name},   {"severity", attention_level_name(a.level)},
+          {"status", a.status}, {"value", optional_number(a.value)}, {"unit", a.unit},
+          {"limit", a.limit},   {"last_ok_ms", a.last_ok_ms}};
+}
+
+std::string format_limit(const char* which, double v) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%s %g", which, v);
+  return text;
 }
 
 json::object spool_json(const spool_report& s) {
@@ -63,6 +75,75 @@ json::object spool_json(const spool_report& s) {
 }
 
 }  // namespace
+
+const char* attention_level_name(attention_level level) {
+  switch (level) {
+    case attention_level::driver: return "driver";
+    case attention_level::critical: return "critical";
+    case attention_level::failing: return "failing";
+    case attention_level::warning: return "warning";
+    case attention_level::stale: return "stale";
+  }
+  return "unknown";
+}
+
+std::optional<sensor_condition> judge(const sensor_meta& m, const latest_reading& e) {
+  if (e.time_ms == 0) return std::nullopt;  // not read yet: counted apart, not an alarm
+  if (e.status == RACKTEL_READING_STALE) return sensor_condition{attention_level::stale, {}};
+  if (!reading_has_value(e.status)) return sensor_condition{attention_level::failing, {}};
+  if (m.crit_high && e.value >= *m.crit_high) return sensor_condition{attention_level::critical, format_limit("crit_high", *m.crit_high)};
+  if (m.crit_low && e.value <= *m.crit_low) return sensor_condition{attention_level::critical, format_limit("crit_low", *m.crit_low)};
+  if (m.warn_high && e.value >= *m.warn_high) return sensor_condition{attention_level::warning, format_limit("warn_high", *m.warn_high)};
+  if (m.warn_low && e.value <= *m.warn_low) return sensor_condition{attention_level::warning, format_limit("warn_low", *m.warn_low)};
+  if (e.status == RACKTEL_READING_OUT_OF_RANGE) return sensor_condition{attention_level::warning, {}};
+  return std::nullopt;
+}
+
+bool sensor_matches(const std::string& glob, const sensor_meta& m) {
+  if (glob.empty()) return true;
+  const std::string& subject = glob.find('/') == std::string::npos ? m.id : m.key();
+  return ::fnmatch(glob.c_str(), subject.c_str(), 0) == 0;
+}
+
+report_request parse_report_request(const std::string& line) {
+  report_request r;
+  std::istringstream words(line);
+  words >> r.command;
+  if (r.command.empty()) r.command = "status";
+  for (std::string word; words >> word;) {
+    if (word == "--all" && r.command == "status") {
+      r.all = true;
+    } else if (word == "--match" && (words >> r.match)) {
+      continue;
+    } else {
+      r.error = "unexpected \"" + word + "\" after \"" + r.command + "\"; expected --all or --match GLOB";
+      return r;
+    }
+  }
+  return r;
+}
+
+std::string to_json(const std::vector<sensor_report>& sensors, std::int64_t time_ms) {
+  json::array list;
+  list.reserve(sensors.size());
+  for (const sensor_report& s : sensors) {
+    list.push_back(json::object{{"sensor", s.sensor},
+                                {"name", s.name},
+                                {"kind", s.kind},
+                                {"unit", s.unit},
+                                {"status", s.status},
+                                {"value", optional_number(s.value)},
+                                {"warn_low", optional_number(s.warn_low)},
+                                {"warn_high", optional_number(s.warn_high)},
+                                {"crit_low", optional_number(s.crit_low)},
+                                {"crit_high", optional_number(s.crit_high)},
+                                {"time_ms", s.time_ms},
+                                {"last_ok_ms", s.last_ok_ms},
+                                {"condition", s.condition},
+                                {"limit", s.limit}});
+  }
+  return json::serialize(json::object{{"time_ms", time_ms}, {"sensors", std::move(list)}});
+}
 
 std::string to_json(const status_report& r) {
   json::array drivers;
@@ -92,6 +173,7 @@ std::string to_json(const status_report& r) {
                               {"connect_failures", b.connect_failures},
                               {"reconnect_attempt", b.reconnect_attempt},
                               {"ack_timeouts", b.ack_timeouts},
+                              {"session_takeovers", b.session_takeovers},
                               {"last_error", b.last_error}}},
       {"publish", json::object{{"batches", b.batches_published},
                                {"readings", b.readings_published},

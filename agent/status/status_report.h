@@ -9,6 +9,8 @@
 
 #include "publish/mqtt_publisher.h"
 #include "sched/poller.h"
+#include "store/catalog.h"
+#include "store/latest_table.h"
 
 namespace racktel {
 
@@ -23,7 +25,7 @@ struct driver_report {
   std::string name;
   std::string type;
   std::string origin;      // "built-in" or module path
-  std::string state;       // "running" or "failed"
+  std::string state;       // "running", "failed" (to load or open) or "disabled"
   std::string error;       // why it failed
   std::string lane;        // "own" or "shared"
   std::uint64_t sensors = 0;
@@ -33,16 +35,61 @@ struct driver_report {
   std::vector<group_report> groups;
 };
 
-// A sensor a technician should look at: failing, stale, or over a limit.
+// How urgently something needs a hand, most urgent first: a driver that
+// cannot read, a sensor past a critical limit, a sensor that fails to read,
+// one past a warning limit (or out of its device's range), one gone stale.
+enum class attention_level { driver, critical, failing, warning, stale };
+const char* attention_level_name(attention_level level);  // "driver", "critical", ...
+
+struct sensor_condition {
+  attention_level level;
+  std::string limit;  // "crit_high 105"; empty when no limit is involved
+};
+// Judges a sensor's newest reading against its catalog limits; nullopt when
+// all is well or it was never read. Pure.
+std::optional<sensor_condition> judge(const sensor_meta& meta, const latest_reading& reading);
+
+// The --match rule of `racktel status` and `racktel sensors`: a glob with a
+// '/' matches "driver/id", one without matches the id in any driver.
+bool sensor_matches(const std::string& glob, const sensor_meta& meta);
+
+// A sensor or a driver a technician should look at.
 struct sensor_attention {
-  std::string sensor;  // driver/id
+  std::string sensor;  // driver/id, or the driver's name for a driver entry
   std::string name;
-  std::string status;
+  std::string status;  // the reading's status; "failed to open" / "read failing" for a driver
   std::optional<double> value;
   std::string unit;
-  std::string limit;   // "warn_high 90" / "crit_high 105", empty for failures
+  std::string limit;   // "warn_high 90" / "crit_high 105"; a driver's error; empty otherwise
   std::int64_t last_ok_ms = 0;
+  attention_level level = attention_level::stale;
 };
+
+// What `status` and `sensors` answer on the status socket: "status",
+// "status --all", "status --match GLOB", "sensors [--match GLOB]".
+struct report_request {
+  std::string command;  // "status", "sensors", or what was not understood
+  bool all = false;     // the whole attention list, not the first 100
+  std::string match;    // empty: everything
+  std::string error;    // a malformed request
+};
+report_request parse_report_request(const std::string& line);
+
+// One sensor as `racktel sensors` shows it.
+struct sensor_report {
+  std::string sensor;  // driver/id
+  std::string name;
+  std::string kind;
+  std::string unit;
+  std::string status;  // "never_read" before its first reading
+  std::optional<double> value;  // quantised as on the wire
+  std::optional<double> warn_low, warn_high, crit_low, crit_high;
+  std::int64_t time_ms = 0;
+  std::int64_t last_ok_ms = 0;
+  std::string condition;  // attention level name, empty when all is well
+  std::string limit;
+};
+std::string to_json(const std::vector<sensor_report>& sensors, std::int64_t time_ms);
 
 struct spool_report {
   bool enabled = false;

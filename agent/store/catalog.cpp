@@ -1,5 +1,8 @@
 #include "catalog.h"
 
+#include <map>
+#include <tuple>
+
 namespace racktel {
 
 std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text) {
@@ -15,6 +18,69 @@ std::vector<std::pair<std::string, std::string>> parse_location(std::string_view
     text.remove_prefix(comma + 1);
   }
   return labels;
+}
+
+namespace {
+
+std::string change_group(const sensor_meta& m) {
+  if (!m.location.empty()) return m.location.front().first + "=" + m.location.front().second;
+  const std::size_t dot = m.id.rfind('.');
+  return dot == std::string::npos || dot == 0 ? m.id : m.id.substr(0, dot);
+}
+
+bool same_description(const sensor_meta& a, const sensor_meta& b) {
+  return std::tie(a.name, a.kind, a.unit, a.location, a.resolution, a.warn_low, a.warn_high, a.crit_low, a.crit_high,
+                  a.group) == std::tie(b.name, b.kind, b.unit, b.location, b.resolution, b.warn_low, b.warn_high,
+                                       b.crit_low, b.crit_high, b.group);
+}
+
+}  // namespace
+
+std::string describe_sensor_changes(const std::vector<sensor_meta>& before, const std::vector<sensor_meta>& after,
+                                    std::size_t max_groups) {
+  std::map<std::string, const sensor_meta*> old_by_id, new_by_id;
+  for (const auto& m : before) old_by_id.emplace(m.id, &m);
+  for (const auto& m : after) new_by_id.emplace(m.id, &m);
+  // group -> sensors removed, added, described differently; in the order first met.
+  struct counts {
+    std::size_t removed = 0, added = 0, changed = 0;
+  };
+  std::vector<std::pair<std::string, counts>> groups;
+  auto at = [&](const std::string& group) -> counts& {
+    for (auto& [name, c] : groups) {
+      if (name == group) return c;
+    }
+    return groups.emplace_back(group, counts{}).second;
+  };
+  for (const auto& m : before) {
+    auto it = new_by_id.find(m.id);
+    if (it == new_by_id.end()) {
+      ++at(change_group(m)).removed;
+    } else if (!same_description(m, *it->second)) {
+      ++at(change_group(*it->second)).changed;
+    }
+  }
+  for (const auto& m : after) {
+    if (!old_by_id.contains(m.id)) ++at(change_group(m)).added;
+  }
+  std::string text;
+  std::size_t named = 0;
+  for (const auto& [group, c] : groups) {
+    if (named == max_groups) {
+      text += "; and " + std::to_string(groups.size() - named) + " more";
+      break;
+    }
+    const auto part = [&](std::size_t n, const char* what) {
+      if (n == 0) return;
+      text += (text.empty() ? "" : "; ") + group + " " + what + " (" + std::to_string(n) +
+              (n == 1 ? " sensor)" : " sensors)");
+    };
+    part(c.removed, "removed");
+    part(c.added, "added");
+    part(c.changed, "changed");
+    ++named;
+  }
+  return text;
 }
 
 }  // namespace racktel

@@ -33,4 +33,12 @@ struct sensor_catalog {
 // "tray=3,chip=12" -> {{"tray","3"},{"chip","12"}}; malformed parts are skipped.
 std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text);
 
+// What changed between two sensor sets of one driver instance, for the log:
+// "tray=14 removed (77 sensors); pmbus_1-0060 added (8 sensors)". Sensors are
+// grouped by their first location label, or by the device part of their id
+// (before the last '.') when they have none; at most `max_groups` groups are
+// named. Empty when nothing changed. Pure.
+std::string describe_sensor_changes(const std::vector<sensor_meta>& before, const std::vector<sensor_meta>& after,
+                                    std::size_t max_groups = 4);
+
 }  // namespace racktel

@@ -12,10 +12,6 @@
 namespace racktel {
 namespace {
 
-bool carries_value(std::uint32_t status) {
-  return status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE;
-}
-
 // Largest quantised magnitude: doubles represent every integer up to 2^53.
 constexpr double max_quanta = 9007199254740992.0;
 
@@ -78,7 +74,7 @@ std::string encode_data_batch(const batch_header& header, const std::vector<scan
       }
       std::uint32_t status = r.status;
       std::int64_t quantised = 0;
-      if (carries_value(status)) {
+      if (reading_has_value(status)) {
         const double q = std::round(r.value / catalog.sensors[r.sensor].resolution);
         if (std::isfinite(q) && std::fabs(q) <= max_quanta) {
           quantised = static_cast<std::int64_t>(q);
@@ -86,7 +82,7 @@ std::string encode_data_batch(const batch_header& header, const std::vector<scan
           status = RACKTEL_READING_ERROR;
         }
       }
-      if (carries_value(status)) {
+      if (reading_has_value(status)) {
         out.add_values(quantised - previous[r.sensor]);
         previous[r.sensor] = quantised;
       } else {
@@ -193,7 +189,7 @@ decode_result decode_data_batch(std::string_view bytes, const sensor_catalog& ca
     }
     for (std::size_t k = 0; k < s.readings.size(); ++k) {
       reading& r = s.readings[k];
-      if (!carries_value(r.status)) continue;
+      if (!reading_has_value(r.status)) continue;
       std::int64_t& value = previous[r.sensor];
       if (__builtin_add_overflow(value, in.values(static_cast<int>(k)), &value)) {
         result.error = where + "the value of sensor " + std::to_string(r.sensor) + " overflows";
@@ -420,6 +416,10 @@ std::optional<agent_state_info> decode_agent_state(std::string_view bytes) {
   s.sensors = in.sensors();
   s.readings_accepted = in.readings_accepted();
   return s;
+}
+
+bool reading_has_value(std::uint32_t status) {
+  return status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE;
 }
 
 const char* reading_status_name(std::uint32_t status) {

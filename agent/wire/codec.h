@@ -122,6 +122,8 @@ struct agent_state_info {
 std::string encode_agent_state(const agent_state_info& state);
 std::optional<agent_state_info> decode_agent_state(std::string_view bytes);
 
+// OK and OUT_OF_RANGE readings carry a value; the others do not.
+bool reading_has_value(std::uint32_t status);
 const char* reading_status_name(std::uint32_t status);  // "ok", "error", ...
 const char* sensor_kind_name(std::uint32_t kind);       // "temperature", ...
 

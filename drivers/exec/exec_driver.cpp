@@ -166,6 +166,7 @@ int exec_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) no
   return RACKTEL_DRIVER_OK;
 }
 
+const char* const group_name_list[] = {"all", nullptr};
 std::uint32_t exec_group_count(void*) noexcept { return 1; }
 int exec_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
   if (index != 0) return RACKTEL_DRIVER_FAILED;
@@ -271,4 +272,5 @@ extern "C" const racktel_driver racktel_exec_driver = {
     racktel::exec::exec_group_info,
     racktel::exec::exec_read,
     racktel::exec::exec_catalog_generation,
+    racktel::exec::group_name_list,
 };

@@ -205,6 +205,7 @@ int hwmon_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) n
   return RACKTEL_DRIVER_OK;
 }
 
+const char* const group_name_list[] = {"all", nullptr};
 std::uint32_t hwmon_group_count(void*) noexcept { return 1; }
 
 int hwmon_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
@@ -286,4 +287,5 @@ extern "C" const racktel_driver racktel_hwmon_driver = {
     racktel::hwmon::hwmon_group_info,
     racktel::hwmon::hwmon_read,
     racktel::hwmon::hwmon_catalog_generation,
+    racktel::hwmon::group_name_list,
 };

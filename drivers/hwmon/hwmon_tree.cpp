@@ -108,17 +108,20 @@ std::vector<device> discover(const std::string& root) {
     });
     devices.push_back(std::move(d));
   }
-  // Keys: the name alone when unique; otherwise qualified by the parent device
-  // (stable across boots, unlike hwmonN numbering), e.g. pmbus_1-0058.
-  std::map<std::string, int> count;
-  for (const auto& d : devices) ++count[d.name];
+  // Keys: the name qualified by the parent device (the I2C bus and address,
+  // the PCI function...), which is stable across boots, unlike hwmonN, and
+  // does not depend on which siblings are present: a PSU keeps its key when
+  // the one next to it is pulled. A device without a parent (a virtual one)
+  // is its name alone, qualified by hwmonN only when several share the name.
+  std::map<std::string, int> unparented;
   for (auto& d : devices) {
-    d.key = d.name;
-    if (count[d.name] > 1) {
-      std::error_code link_ec;
-      const fs::path parent = fs::read_symlink(fs::path(d.path) / "device", link_ec);
-      d.key += "_" + sanitise(link_ec ? fs::path(d.path).filename().string() : parent.filename().string());
-    }
+    std::error_code link_ec;
+    const fs::path parent = fs::read_symlink(fs::path(d.path) / "device", link_ec);
+    d.key = link_ec ? d.name : d.name + "_" + sanitise(parent.filename().string());
+    if (link_ec) ++unparented[d.name];
+  }
+  for (auto& d : devices) {
+    if (d.key == d.name && unparented[d.name] > 1) d.key += "_" + sanitise(fs::path(d.path).filename().string());
   }
   std::sort(devices.begin(), devices.end(), [](const device& a, const device& b) { return a.key < b.key; });
   return devices;

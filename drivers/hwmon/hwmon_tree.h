@@ -45,7 +45,7 @@ struct channel {
 };
 
 struct device {
-  std::string key;   // stable, unique: the name, qualified by the device path when needed
+  std::string key;   // stable, unique: the name qualified by the parent device, e.g. pmbus_1-0058
   std::string name;  // contents of `name`
   std::string path;  // the hwmonN directory
   std::vector<channel> channels;

@@ -573,6 +573,7 @@ int redfish_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info)
   return RACKTEL_DRIVER_OK;
 }
 
+const char* const group_name_list[] = {"all", nullptr};
 std::uint32_t redfish_group_count(void*) noexcept { return 1; }
 int redfish_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
   if (index != 0) return RACKTEL_DRIVER_FAILED;
@@ -636,4 +637,5 @@ extern "C" const racktel_driver racktel_redfish_driver = {
     racktel::redfish::redfish_group_info,
     racktel::redfish::redfish_read,
     racktel::redfish::redfish_catalog_generation,
+    racktel::redfish::group_name_list,
 };

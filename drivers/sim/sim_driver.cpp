@@ -49,7 +49,7 @@ struct instance {
   }
 };
 
-const char* const group_names[group_count] = {"power", "thermal", "status"};
+const char* const group_name_list[group_count + 1] = {"power", "thermal", "status", nullptr};
 const std::uint32_t group_intervals_ms[group_count] = {100, 1000, 1000};
 
 std::string key_of(int i, const char* field) {
@@ -212,7 +212,7 @@ std::uint32_t sim_group_count(void*) noexcept { return group_count; }
 
 int sim_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
   if (index >= group_count) return RACKTEL_DRIVER_FAILED;
-  info->name = group_names[index];
+  info->name = group_name_list[index];
   info->default_interval_ms = group_intervals_ms[index];
   return RACKTEL_DRIVER_OK;
 }
@@ -285,4 +285,5 @@ extern "C" const racktel_driver racktel_sim_driver = {
     racktel::sim::sim_group_info,
     racktel::sim::sim_read,
     racktel::sim::sim_catalog_generation,
+    racktel::sim::group_name_list,
 };

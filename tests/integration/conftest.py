@@ -142,8 +142,8 @@ reconnect_max = "1s"
     def log_text(self):
         return self.log.read_text(errors="replace")
 
-    def status(self, human=False):
-        args = [str(CLI), "status", "--socket", str(self.socket)] + ([] if human else ["--json"])
+    def status(self, human=False, args=()):
+        args = [str(CLI), "status", "--socket", str(self.socket), *args] + ([] if human else ["--json"])
         out = subprocess.run(args, capture_output=True, text=True, timeout=10)
         assert out.returncode == 0, out.stderr
         if human:

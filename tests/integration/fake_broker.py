@@ -5,6 +5,7 @@ publish, or send the client a PUBLISH of hundreds of megabytes."""
 import socket
 import struct
 import threading
+import time
 
 
 def _read_exactly(conn, n):
@@ -44,10 +45,13 @@ CONNACK = bytes([0x20, 3, 0, 0, 0])  # MQTT 5: no session present, success, no p
 
 class FakeBroker:
     """mode: "close" (CONNACK, then close), "silent" (CONNACK and PINGRESP, never a PUBACK),
-    "flood" (CONNACK, then a PUBLISH claiming `flood_bytes`, streamed while the client reads)."""
+    "flood" (CONNACK, then a PUBLISH claiming `flood_bytes`, streamed while the client reads),
+    "takeover" (CONNACK, then after `takeover_after` seconds a DISCONNECT with reason 0x8E,
+    session taken over, as an MQTT 5 broker sends when another client connects with the same id)."""
 
-    def __init__(self, mode, flood_bytes=256 << 20):
+    def __init__(self, mode, flood_bytes=256 << 20, takeover_after=0.3):
         self.mode = mode
+        self.takeover_after = takeover_after
         self.flood_bytes = flood_bytes
         self.connections = 0
         self.publishes = 0
@@ -80,6 +84,10 @@ class FakeBroker:
             self.connections += 1
             conn.sendall(CONNACK)
             if self.mode == "close":
+                return
+            if self.mode == "takeover":
+                time.sleep(self.takeover_after)
+                conn.sendall(bytes([0xE0, 2, 0x8E, 0]))  # DISCONNECT, reason 0x8E, no properties
                 return
             if self.mode == "flood":
                 topic = b"racktel/flood"

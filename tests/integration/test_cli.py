@@ -1,9 +1,10 @@
 """The racktel tool: check-config, status and the reference decoder."""
 
 import json
+import os
 import subprocess
 
-from conftest import AGENT, CLI, SOURCE, wait_for
+from conftest import AGENT, BAD_MODULE_DIR, CLI, SOURCE, wait_for
 
 
 def run(*args, **kwargs):
@@ -36,7 +37,8 @@ seeed = 3
     lines = out.stderr.splitlines()
     assert f"{bad}:4:1: unknown key \"colour\" in [agent]" in lines[0]
     assert f"{bad}:7:13: expected \"keepalive\" to be a duration string" in lines[1]
-    assert lines[-1] == f"{bad}: 2 error(s)"  # driver tables are checked once the agent keys are valid
+    assert f"{bad}:11:1: driver \"rack\": unknown key \"seeed\"" in lines[2]  # all in one pass
+    assert lines[-1] == f"{bad}: 3 error(s)"
 
     bad.write_text(bad.read_text().replace('colour = "blue"\n', "").replace('"soon"', '"5s"'))
     out = run("check-config", bad)
@@ -105,30 +107,110 @@ def test_subscribe_times_out_without_an_agent(broker):
     assert "no data batch for 1000 ms" in out.stderr
 
 
-def test_status_for_a_technician(start_agent, collector):
-    c = collector()
-    agent = start_agent("""
+TECHNICIAN_RACK = f"""
 [[drivers]]
 name = "rack"
 type = "sim"
 [[drivers.faults]]
 kind = "hot_chip"
 chip = 12
-extra = 45.0
+extra = 60.0
 [[drivers.faults]]
 kind = "read_errors"
 sensor = "chip40.hbm5_temp"
-""")
-    c.wait_batches(3)
+
+[[drivers]]
+name = "spare"
+type = "sim"
+enabled = false
+
+[[drivers]]
+name = "unplugged"
+type = "failsopen"
+module = "{BAD_MODULE_DIR}/racktel-driver-failsopen.so"
+"""
+
+
+def attention_lines(text):
+    lines = text.splitlines()
+    first = next(i for i, l in enumerate(lines) if l.startswith("attention"))
+    return lines[first + 1:]
+
+
+def test_status_for_a_technician(start_agent, collector):
+    c = collector()
+    agent = start_agent(TECHNICIAN_RACK)
+    c.wait_batches(2)
+    # chip40's HBM fails every read: stale after three thermal reads (1 s apart).
+    wait_for(lambda: any(a["sensor"] == "rack/chip40.hbm5_temp" and a["status"] == "stale"
+                         for a in agent.status()["attention"]), what="the failing sensor gone stale")
     text = agent.status(human=True)
     assert "site lab  rack r01" in text
     assert "broker     connected to tcp://127.0.0.1:" in text
     assert "sensors    1365:" in text
-    # The die swings between about 47 and 76 C with the workload: +45 C is over a limit at any moment.
-    hot = next(l for l in text.splitlines() if "rack/chip12.die_temp" in l)
-    assert "warn_high 90" in hot or "crit_high 105" in hot
-    assert "rack/chip40.hbm5_temp" in text and "stale" in text
+    assert "drivers    3 configured: 1 running, 1 failed to open, 1 disabled" in text
+    assert any(l.startswith("  rack ") and l.endswith("; built-in") for l in text.splitlines())
+    assert any(l.split()[:3] == ["spare", "sim", "disabled"] for l in text.splitlines())
     assert "power     every   100 ms" in text
+    # Most urgent first: the driver that cannot open, then the chip past its critical limit, then the stale HBM.
+    lines = attention_lines(text)
+    severities = [l.split()[0] for l in lines]
+    assert severities == sorted(severities, key=["driver", "critical", "failing", "warning", "stale"].index)
+    assert lines[0].split()[:2] == ["driver", "unplugged"]
+    hot = next(l for l in lines if "rack/chip12.die_temp" in l)
+    assert hot.split()[0] == "critical" and "crit_high 105" in hot
+    stale = next(l for l in lines if "rack/chip40.hbm5_temp" in l)
+    assert stale.split()[0] == "stale" and " stale " in stale and "last ok never" in stale
+
+    # --match narrows the list to sensors; a glob without '/' matches ids in any driver.
+    matched = attention_lines(agent.status(human=True, args=["--match", "chip12*"]))
+    assert matched and all("rack/chip12." in l for l in matched)
+    as_json = agent.status(args=["--match", "rack/chip4*"])
+    assert {a["sensor"] for a in as_json["attention"]} == {"rack/chip40.hbm5_temp"}
+    assert as_json["attention_total"] == 1
+
+
+def test_status_lists_the_first_hundred_unless_all(start_agent):
+    # A rack whose every thermal read fails: over a thousand stale sensors.
+    agent = start_agent("""
+[[drivers]]
+name = "rack"
+type = "sim"
+[[drivers.faults]]
+kind = "read_errors"
+sensor = "*"
+""")
+    wait_for(lambda: agent.status()["attention_total"] > 100, what="many sensors needing attention")
+    capped = agent.status()
+    assert len(capped["attention"]) == 100
+    everything = agent.status(args=["--all"])
+    assert len(everything["attention"]) == everything["attention_total"] > 100
+    assert "--all for every one" in agent.status(human=True)
+
+
+def test_sensors_shows_every_reading_with_limits_from_the_running_agent(start_agent):
+    agent = start_agent(TECHNICIAN_RACK)
+    wait_for(lambda: agent.status()["sensors"]["never_read"] == 0, what="every sensor read once")
+    # Found from the configuration file, as a technician at the rack would ask.
+    out = run("sensors", "--config", agent.config, "--json")
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(out.stdout)["sensors"]
+    assert len(listed) == 1365
+    die = next(s for s in listed if s["sensor"] == "rack/chip12.die_temp")
+    assert die["unit"] == "Cel" and die["kind"] == "temperature" and die["status"] in ("ok", "out_of_range")
+    assert die["warn_high"] == 90 and die["crit_high"] == 105 and die["warn_low"] is None
+    assert die["value"] > 105 and die["condition"] == "critical" and die["limit"] == "crit_high 105"
+    assert die["time_ms"] > 0
+
+    out = run("sensors", "--config", agent.config, "--match", "chip12.*_temp")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:4] == ["SENSOR", "VALUE", "UNIT", "STATUS"]
+    assert [l.split()[0] for l in lines[1:]] == ["rack/chip12.die_temp"] + [f"rack/chip12.hbm{i}_temp" for i in range(8)]
+    assert lines[1].split()[4] == "critical" and lines[1].split()[-2:] != ["never", ""]
+
+    out = run("sensors", "--config", agent.config, "--match", "nothing*")
+    assert out.returncode == 1 and "no sensor matches nothing*" in out.stderr
 
 
 def test_status_without_an_agent(tmp_path):
@@ -141,8 +223,6 @@ def test_subscribe_bounds_what_a_broker_sends(broker):
     """A 10 MB catalog of 5 M empty sensors (a few hundred bytes each once
     parsed) is refused before it is built, and a payload over --max-payload is
     not decoded at all."""
-    import resource
-
     import paho.mqtt.client as mqtt
     publisher = mqtt.Client(client_id="bomber", protocol=mqtt.MQTTv5)
     publisher.connect("127.0.0.1", broker.port)
@@ -156,10 +236,14 @@ def test_subscribe_bounds_what_a_broker_sends(broker):
     publisher.loop_stop()
     publisher.disconnect()
 
-    out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01", "--timeout", "3s")
-    assert "catalog refused (10000000 bytes): 5000000 sensors is more than the limit of 100000" in out.stderr
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    assert peak_kib < 300 * 1024, f"racktel subscribe peaked at {peak_kib} KiB"
+    # wait4 gives this one child's peak; RUSAGE_CHILDREN would be the largest of every child so far.
+    process = subprocess.Popen([str(CLI), "subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01",
+                                "--timeout", "3s"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr.read()
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 1  # reaped by wait4; keeps Popen from waiting again
+    assert "catalog refused (10000000 bytes): 5000000 sensors is more than the limit of 100000" in stderr
+    assert usage.ru_maxrss < 300 * 1024, f"racktel subscribe peaked at {usage.ru_maxrss} KiB"
 
     # Over --max-payload: a compliant broker does not even send it (MQTT 5 Maximum Packet Size).
     out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r02", "--timeout", "3s",

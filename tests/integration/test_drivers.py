@@ -1,6 +1,8 @@
 """Driver isolation: hung instances, broken modules, modules loaded with dlopen."""
 
-from conftest import BAD_MODULE_DIR, MODULE_DIR, wait_for
+import subprocess
+
+from conftest import AGENT, BAD_MODULE_DIR, CLI, MODULE_DIR, Agent, wait_for
 
 HUNG_AND_HEALTHY = """
 [[drivers]]
@@ -63,9 +65,7 @@ delay = "300ms"
     assert statuses <= {"timeout", "stale"} and statuses
 
 
-def test_broken_modules_are_refused_while_the_rest_runs(start_agent, collector):
-    c = collector()
-    agent = start_agent(f"""
+BROKEN_MODULES = f"""
 [[drivers]]
 name = "garbage"
 type = "garbage"
@@ -83,18 +83,44 @@ type = "nosuchdriver"
 [[drivers]]
 name = "rack"
 type = "sim"
+"""
+
+
+def test_an_agent_refuses_to_start_on_modules_check_config_refuses(tmp_path, broker):
+    # One rule for check-config, reload and start: a file one rejects, all reject.
+    agent = Agent(tmp_path, broker, BROKEN_MODULES)
+    checked = subprocess.run([str(CLI), "check-config", str(agent.config)], capture_output=True, text=True)
+    started = subprocess.run([str(AGENT), "--config", str(agent.config)], capture_output=True, text=True,
+                             timeout=30)
+    assert checked.returncode == 1 and started.returncode == 2, started.stderr
+    for why in ("racktel-driver-garbage.so", "built for driver ABI 2.0",
+                "racktel-driver-nosuchdriver.so does not exist"):
+        assert why in checked.stderr and why in started.stderr
+    assert "racktel-agent: not started: 3 error(s) in the configuration" in started.stderr
+    assert not agent.socket.exists()
+
+
+def test_a_driver_that_fails_to_open_is_reported_while_the_rest_runs(start_agent, collector):
+    c = collector()
+    agent = start_agent(f"""
+[[drivers]]
+name = "unplugged"
+type = "failsopen"
+module = "{BAD_MODULE_DIR}/racktel-driver-failsopen.so"
+
+[[drivers]]
+name = "rack"
+type = "sim"
 """)
     c.wait_batches(2)
     catalog = next(iter(c.catalogs().values()))
     assert {s.driver for s in catalog.sensors} == {"rack"}
     drivers = {d["name"]: d for d in agent.status()["drivers"]}
     assert drivers["rack"]["state"] == "running"
-    assert drivers["garbage"]["state"] == "failed"
-    assert "racktel-driver-garbage.so" in drivers["garbage"]["error"]
-    assert "built for driver ABI 2.0" in drivers["future"]["error"]
-    assert "racktel-driver-nosuchdriver.so does not exist" in drivers["absent"]["error"]
+    assert drivers["unplugged"]["state"] == "failed"
+    assert drivers["unplugged"]["error"] == "the driver could not open: device /dev/failsopen0 does not answer"
     log = agent.log_text()
-    assert "racktel-driver-garbage.so" in log and "the agent carries on without it" in log
+    assert "device /dev/failsopen0 does not answer" in log and "the agent carries on without it" in log
 
 
 def test_the_sim_driver_runs_as_a_dlopen_module_in_the_agent(start_agent, collector):

@@ -80,5 +80,34 @@ def test_connect_failures_are_said_in_words(tmp_path):
         assert f"mqtt: cannot connect to {Nothing.uri}: Connection refused" in agent.log_text()
         assert "return code -1" not in agent.log_text()
         wait_for(lambda: "Connection refused" in agent.status()["broker"]["last_error"], what="it in the status")
+        # Later attempts fail in Paho's words too: the status keeps the cause.
+        failures = agent.status()["broker"]["connect_failures"]
+        wait_for(lambda: agent.status()["broker"]["connect_failures"] >= failures + 2, what="two more attempts")
+        assert agent.status()["broker"]["last_error"] == f"connect failed: {Nothing.uri}: Connection refused"
     finally:
         agent.stop()
+
+
+def test_another_client_with_the_same_client_id_is_named_when_the_broker_says_so(tmp_path, fake):
+    # An MQTT 5 broker closes the older of two connections with one client id
+    # with DISCONNECT 0x8E: the agent says what it means and what to do.
+    broker = fake("takeover")
+    agent = agent_on(tmp_path, broker)
+    try:
+        wait_for(lambda: agent.status()["broker"]["session_takeovers"] >= 2, what="two takeovers")
+        error = agent.status()["broker"]["last_error"]
+        assert 'another client connected with this agent\'s client id "racktel-lab-r01"' in error
+        assert "Session taken over (0x8e)" in error
+        assert agent.log_text().count("another client connected with this agent's client id") == 1  # said once
+    finally:
+        agent.stop()
+
+
+def test_two_agents_with_one_client_id_are_told_so_by_a_broker_that_does_not_say_why(start_agent):
+    # mosquitto 2.0 closes the older connection without a DISCONNECT: the
+    # pattern (closed soon after each connect) is what the agent can see.
+    first = start_agent(name="first")
+    second = start_agent(name="second")
+    hint = 'another client may be using this agent\'s client id "racktel-lab-r01"'
+    wait_for(lambda: hint in first.status()["broker"]["last_error"] or hint in second.status()["broker"]["last_error"],
+             timeout=30, what="the client-id hint")

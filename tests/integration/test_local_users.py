@@ -250,3 +250,20 @@ def test_spool_inspect_as_a_user_who_cannot_read_says_so(start_agent, tmp_path):
     assert out.returncode == 1, out.stdout + out.stderr
     assert "cannot read" in out.stderr and "Permission denied" in out.stderr
     assert "DAMAGED" not in out.stdout
+
+
+def test_a_caller_outside_the_sockets_group_is_told_to_join_it(start_agent, tmp_path):
+    from conftest import CLI
+    agent = start_agent()
+    os.chown(agent.socket, 0, NOGROUP)  # the socket's group, as the package's "racktel" group would be
+    for parent in agent.socket.parents:
+        if parent == tmp_path.parent.parent.parent:
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o111)
+    out = subprocess.run([str(CLI), "status", "--socket", str(agent.socket)], capture_output=True, text=True,
+                         timeout=30, user=NOBODY, group=65533 if NOGROUP != 65533 else 1, extra_groups=[])
+    assert out.returncode == 1
+    assert "Permission denied" in out.stderr
+    assert 'members of group "nogroup" may use its socket' in out.stderr
+    assert "sudo usermod -aG nogroup $USER" in out.stderr
+    assert "is racktel-agent running?" not in out.stderr  # it is: do not send them looking for it

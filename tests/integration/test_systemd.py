@@ -131,3 +131,15 @@ def test_under_the_journal_lines_carry_priorities_and_no_timestamp(start_agent, 
     assert any(l.startswith("<4>warning: mqtt: cannot connect") for l in lines), lines
     assert any(l.startswith("<3>error: mqtt: cannot connect to tcp://127.0.0.1:1: Connection refused") for l in lines)
     assert not any(l[3:7].isdigit() for l in lines if l), "no timestamp of our own"
+
+
+def test_systemd_does_not_restart_an_agent_whose_configuration_is_invalid(tmp_path):
+    """Exit 2 is the agent's "configuration rejected"; a restart loop cannot fix it."""
+    settings = dict(line.split("=", 1) for line in (SOURCE / "systemd" / "racktel.service").read_text().splitlines()
+                    if "=" in line and not line.startswith("#"))
+    config = tmp_path / "racktel.toml"
+    config.write_text('[agent]\nsite = "lab"\nrack = "r01"\n[mqtt]\nbrokers = ["tcp://127.0.0.1:1"]\n'
+                      '[[drivers]]\nname = "rack"\ntype = "sim"\ngroup_intervals = { powr = "1s" }\n')
+    started = subprocess.run([str(AGENT), "--config", str(config)], capture_output=True, text=True, timeout=30)
+    assert str(started.returncode) in settings["RestartPreventExitStatus"].split()
+    assert 'unknown read group "powr"' in started.stderr

@@ -3,6 +3,6 @@
 
 static const racktel_driver descriptor = {
     sizeof(racktel_driver), RACKTEL_DRIVER_ABI_MAJOR + 1, 0, "wrongabi", "test module", 0,
-    0, 0, 0, 0, 0, 0, 0, 0};
+    0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 RACKTEL_DRIVER_ENTRY(descriptor)

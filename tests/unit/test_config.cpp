@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "config/config.h"
+#include "drivers/driver_instance.h"
 #include "drivers/validate.h"
 #include "temp_dir.h"
 
@@ -336,4 +337,62 @@ TEST_CASE("drivers get the agent's security policy: cleartext credentials and in
   REQUIRE(errors.size() == 2);
   CHECK(contains(errors[0].message, "(refused: [agent] security = \"strict\")"));
   CHECK(contains(errors[1].message, "BMC t0: the session login sends the password in cleartext over http://; use https://"));
+}
+
+TEST_CASE("group_intervals keys must name the driver's read groups") {
+  const std::string text = std::string(minimal) + "group_intervals = { power = \"200ms\", powr = \"200ms\" }\n";
+  auto errors = driver_errors(text);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].to_string() ==
+        "t.toml:12:38: driver \"rack\": unknown read group \"powr\" in \"group_intervals\"; a driver of type "
+        "\"sim\" has: power, thermal, status");
+  CHECK(driver_errors(std::string(minimal) + "group_intervals = { thermal = \"2s\" }\n").empty());
+
+  // A driver that does not declare its groups (ABI 1.1 and older) is checked
+  // when an instance opens for reading, not by check-config.
+  const auto builtin = builtin_drivers();
+  const auto sim = std::find_if(builtin.begin(), builtin.end(),
+                                [](const racktel_driver* d) { return std::string_view(d->type_name) == "sim"; });
+  REQUIRE(sim != builtin.end());
+  racktel_driver undeclared = **sim;
+  undeclared.type_name = "undeclared";
+  undeclared.group_names = nullptr;
+  const driver_loader loader({&undeclared}, "/nonexistent");
+  config_result r = parse_config(text, "t.toml");
+  REQUIRE(r.ok());
+  r.config->drivers[0].type = undeclared.type_name;
+  CHECK(validate_drivers(*r.config, loader).empty());
+  auto opened = driver_instance::open(r.config->drivers[0], *loader.load(undeclared.type_name, std::nullopt).driver, 0);
+  CHECK_FALSE(opened.instance);
+  REQUIRE(opened.errors.size() == 1);
+  CHECK(contains(opened.errors[0].message, "unknown read group \"powr\""));
+}
+
+TEST_CASE("every error of a file is reported in one pass, in file order") {
+  testing::temp_dir dir;
+  const auto file = dir.path / "racktel.toml";
+  std::ofstream(file) << R"([agent]
+site = "lab"
+rack = "r01"
+intervall = "1s"
+[mqtt]
+brokers = ["tcp://127.0.0.1:1883"]
+broker = "tcp://127.0.0.1:1884"
+[[drivers]]
+name = "rack"
+type = "sim"
+seeed = 3
+group_intervals = { powr = "200ms" }
+[[drivers]]
+name = "other"
+type = "sim"
+fautls = []
+)";
+  const config_result r = check_configuration(file.string(), nullptr);
+  CHECK_FALSE(r.ok());
+  std::vector<std::string> where;
+  for (const auto& e : r.errors) where.push_back(std::to_string(e.line) + ":" + std::to_string(e.column));
+  CHECK(where == std::vector<std::string>{"4:1", "7:1", "11:1", "12:21", "16:1"});
+  CHECK(contains(r.errors[2].message, "unknown key \"seeed\""));
+  CHECK(contains(r.errors[4].message, "driver \"other\": unknown key \"fautls\""));
 }

@@ -80,6 +80,35 @@ TEST_CASE("attribute names and sysfs integers") {
   CHECK(hwmon::parse_sysfs_integer("45000\n") == 45000);
   CHECK(hwmon::parse_sysfs_integer("-273150") == -273150);
   CHECK_FALSE(hwmon::parse_sysfs_integer("N/A"));
+  // Trailing garbage is not a number with a suffix: a half-written or odd value is an error reading.
+  CHECK_FALSE(hwmon::parse_sysfs_integer("123abc"));
+  CHECK_FALSE(hwmon::parse_sysfs_integer("123 456"));
+  CHECK_FALSE(hwmon::parse_sysfs_integer(""));
+  CHECK_FALSE(hwmon::parse_sysfs_integer("\n"));
+  CHECK_FALSE(hwmon::parse_sysfs_integer("99999999999999999999"));
+  CHECK(hwmon::parse_sysfs_integer("123 \n") == 123);
+}
+
+TEST_CASE("a device key does not depend on its siblings") {
+  hwmon_tree t;
+  t.psu("hwmon2", "1-0058");
+  auto keys = [&] {
+    std::vector<std::string> k;
+    for (const auto& d : hwmon::discover(t.root.string())) k.push_back(d.key);
+    return k;
+  };
+  // One PSU alone is keyed as it is with its sibling present, so a pull or a
+  // replug of the other renames nothing and location rules keep matching.
+  CHECK(keys() == std::vector<std::string>{"pmbus_1-0058"});
+  t.psu("hwmon3", "1-0059");
+  CHECK(keys() == std::vector<std::string>{"pmbus_1-0058", "pmbus_1-0059"});
+  fs::remove_all(t.root / "hwmon2");
+  CHECK(keys() == std::vector<std::string>{"pmbus_1-0059"});
+  // Devices without a parent device fall back to hwmonN, only when they share a name.
+  t.device("hwmon8", "acpitz", {{"temp1_input", "27800"}});
+  CHECK(keys() == std::vector<std::string>{"acpitz", "pmbus_1-0059"});
+  t.device("hwmon9", "acpitz", {{"temp1_input", "29800"}});
+  CHECK(keys() == std::vector<std::string>{"acpitz_hwmon8", "acpitz_hwmon9", "pmbus_1-0059"});
 }
 
 TEST_CASE("discovery finds devices, keys them stably, and reads labels and limits") {
@@ -174,6 +203,9 @@ TEST_CASE("a pulled PSU reads as errors, leaves the catalog, and comes back when
   CHECK(changed->sensors.size() == all - 8);
   CHECK(std::none_of(changed->sensors.begin(), changed->sensors.end(),
                      [](const sensor_meta& m) { return m.id.starts_with("pmbus_1-0059."); }));
+  // The PSU left in place keeps its ids.
+  CHECK(std::count_if(changed->sensors.begin(), changed->sensors.end(),
+                      [](const sensor_meta& m) { return m.id.starts_with("pmbus_1-0058."); }) == 8);
 
   // Replugged, under another hwmonN: found again by the same instance at the next rescan.
   fs::rename(saved, t.root / "hwmon7");

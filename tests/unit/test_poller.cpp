@@ -54,7 +54,7 @@ int t_read(void*, const racktel_read_request* req, std::uint32_t* written) {
 
 const racktel_driver test_driver = {sizeof(racktel_driver), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR,
                                     "test", "poller test driver", RACKTEL_DRIVER_MAY_BLOCK,
-                                    t_open, t_close, t_count, t_info, t_groups, t_group, t_read, nullptr};
+                                    t_open, t_close, t_count, t_info, t_groups, t_group, t_read, nullptr, nullptr};
 
 struct harness {
   boost::asio::io_context io;

@@ -73,6 +73,9 @@ static int controller_sensor_info(void* p, uint32_t i, racktel_sensor_info* info
   return RACKTEL_DRIVER_OK;
 }
 
+/* The one read group every instance has, for check-config (ABI 1.2). */
+static const char* const controller_group_names[] = {"all", NULL};
+
 static uint32_t controller_group_count(void* p) {
   (void)p;
   return 1;
@@ -81,7 +84,7 @@ static uint32_t controller_group_count(void* p) {
 static int controller_group_info(void* p, uint32_t i, racktel_group_info* info) {
   (void)p;
   if (i != 0) return RACKTEL_DRIVER_FAILED;
-  info->name = "all";
+  info->name = controller_group_names[0];
   info->default_interval_ms = 0;
   return RACKTEL_DRIVER_OK;
 }
@@ -137,21 +140,23 @@ static int controller_read(void* p, const racktel_read_request* request, uint32_
   return RACKTEL_DRIVER_OK;
 }
 
+/* Designated initializers: fields a later ABI minor appends are then zero
+ * ("absent") when this file is rebuilt, instead of a missing-initializer error. */
 static const racktel_driver controller_driver = {
-    sizeof(racktel_driver),
-    RACKTEL_DRIVER_ABI_MAJOR,
-    RACKTEL_DRIVER_ABI_MINOR,
-    "controller",
-    "the rack controller's own load, memory and uptime (example out-of-tree driver)",
-    0, /* reads of /proc never block */
-    controller_open,
-    controller_close,
-    controller_sensor_count,
-    controller_sensor_info,
-    controller_group_count,
-    controller_group_info,
-    controller_read,
-    NULL,
+    .struct_size = sizeof(racktel_driver),
+    .abi_major = RACKTEL_DRIVER_ABI_MAJOR,
+    .abi_minor = RACKTEL_DRIVER_ABI_MINOR,
+    .type_name = "controller",
+    .description = "the rack controller's own load, memory and uptime (example out-of-tree driver)",
+    .flags = 0, /* reads of /proc never block */
+    .open = controller_open,
+    .close = controller_close,
+    .sensor_count = controller_sensor_count,
+    .sensor_info = controller_sensor_info,
+    .group_count = controller_group_count,
+    .group_info = controller_group_info,
+    .read = controller_read,
+    .group_names = controller_group_names,
 };
 
 RACKTEL_DRIVER_ENTRY(controller_driver)

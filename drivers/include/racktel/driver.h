@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define RACKTEL_DRIVER_ABI_MAJOR 1
-#define RACKTEL_DRIVER_ABI_MINOR 1
+#define RACKTEL_DRIVER_ABI_MINOR 2
 
 /* Name of the one symbol a driver module exports (see RACKTEL_DRIVER_ENTRY). */
 #define RACKTEL_DRIVER_ENTRY_SYMBOL "racktel_driver_entry"
@@ -248,6 +248,12 @@ typedef struct racktel_driver {
    * at that read's samples: a read during which the set changed reports
    * sensor indices of the new catalog. NULL: the catalog is fixed. */
   uint64_t (*catalog_generation)(void* instance);
+
+  /* Optional (ABI 1.2): the names of the read groups every instance of this
+   * driver has, NULL-terminated, or NULL when they depend on the config. With
+   * it the host checks a table's `group_intervals` keys without opening
+   * hardware (`racktel check-config`); without it, at the instance's open. */
+  const char* const* group_names;
 } racktel_driver;
 
 /* Signature of the entry symbol of a driver module. */
