@@ -19,6 +19,9 @@ namespace {
 
 namespace json = boost::json;
 
+// How long to wait for an agent's retained state before saying there is none.
+constexpr std::chrono::seconds no_state_after{3};
+
 std::string clock_time(std::int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -59,21 +62,46 @@ class stream_printer {
       return 0;
     }
     const std::string kind = topic.substr(topic.rfind('/') + 1);
-    if (kind == "state") return on_state(payload), 0;
-    if (kind == "catalog") return on_catalog(payload);
+    if (kind == "state") return on_state(topic, payload), 0;
+    if (kind == "catalog") return on_catalog(topic, payload);
     if (kind == "data") return on_data(topic, payload);
     return 0;
   }
 
+  bool saw_state() const { return saw_state_; }
+
+  // With a wildcard for the site or rack, every line names its rack.
+  bool names_racks() const { return options_.site == "+" || options_.rack == "+"; }
+
  private:
-  void on_state(const std::string& payload) {
+  // "site/rack" from racktel/v1/<site>/<rack>/<kind>.
+  static std::string rack_of(const std::string& topic) {
+    const std::size_t site = std::string_view("racktel/v1/").size();
+    const std::size_t kind = topic.rfind('/');
+    return topic.size() > site && kind > site ? topic.substr(site, kind - site) : topic;
+  }
+
+  // The line prefix naming the rack, when several racks may be printed.
+  std::string who(const std::string& topic) const { return names_racks() ? rack_of(topic) + "  " : std::string(); }
+
+  json::object tagged(const std::string& topic, json::object o) const {
+    const std::string rack = rack_of(topic);
+    const std::size_t slash = rack.find('/');
+    o["site"] = rack.substr(0, slash);
+    o["rack"] = slash == std::string::npos ? std::string() : rack.substr(slash + 1);
+    return o;
+  }
+
+  void on_state(const std::string& topic, const std::string& payload) {
+    saw_state_ = true;
     auto state = decode_agent_state(payload);
     if (!state) {
-      std::fprintf(stderr, "racktel subscribe: state message is not a valid AgentState (%zu bytes)\n", payload.size());
+      std::fprintf(stderr, "racktel subscribe: %s: state message is not a valid AgentState (%zu bytes)\n", topic.c_str(),
+                   payload.size());
       return;
     }
     if (options_.json) {
-      emit(json::object{{"type", "state"},
+      emit(topic, json::object{{"type", "state"},
                         {"online", state->online},
                         {"version", state->version},
                         {"boot_id", to_hex(state->boot)},
@@ -84,7 +112,7 @@ class stream_printer {
                         {"readings_dropped", state->readings_dropped},
                         {"sensors", state->sensors}});
     } else {
-      std::printf("state    %s  agent %s  boot %s%s%s  %llu sensors  %llu readings dropped\n",
+      std::printf("%sstate    %s  agent %s  boot %s%s%s  %llu sensors  %llu readings dropped\n", who(topic).c_str(),
                   state->online ? "ONLINE " : "OFFLINE", state->version.c_str(),
                   to_hex(state->boot).substr(0, 8).c_str(), state->reason.empty() ? "" : "  reason: ",
                   state->reason.c_str(), static_cast<unsigned long long>(state->sensors),
@@ -93,21 +121,22 @@ class stream_printer {
     std::fflush(stdout);
   }
 
-  unsigned on_catalog(const std::string& payload) {
+  unsigned on_catalog(const std::string& topic, const std::string& payload) {
     std::string why;
     auto decoded = decode_catalog(payload, limits(), &why);
     if (!decoded) {
-      std::fprintf(stderr, "racktel subscribe: catalog refused (%zu bytes): %s\n", payload.size(), why.c_str());
+      std::fprintf(stderr, "racktel subscribe: %scatalog refused (%zu bytes): %s\n", who(topic).c_str(), payload.size(),
+                   why.c_str());
       return 0;
     }
     const std::uint64_t version = decoded->catalog.version;
     if (options_.json) {
-      emit(json::object{{"type", "catalog"},
-                        {"version", catalog_version_text(version)},
-                        {"sensors", decoded->catalog.sensors.size()}});
+      emit(topic, json::object{{"type", "catalog"},
+                               {"version", catalog_version_text(version)},
+                               {"sensors", decoded->catalog.sensors.size()}});
     } else {
-      std::printf("catalog  version %016llx  %zu sensors\n", static_cast<unsigned long long>(version),
-                  decoded->catalog.sensors.size());
+      std::printf("%scatalog  version %016llx  %zu sensors\n", who(topic).c_str(),
+                  static_cast<unsigned long long>(version), decoded->catalog.sensors.size());
     }
     std::fflush(stdout);
     catalogs_[version] = std::move(decoded->catalog);
@@ -115,7 +144,7 @@ class stream_printer {
     unsigned printed = 0;
     std::deque<std::pair<std::string, std::string>> waiting;
     waiting.swap(waiting_);
-    for (auto& [topic, data] : waiting) printed += on_data(topic, data);
+    for (auto& [data_topic, data] : waiting) printed += on_data(data_topic, data);
     return printed;
   }
 
@@ -144,7 +173,7 @@ class stream_printer {
     if (options_.table) {
       // drawn below, once the batch's readings are in the table
     } else if (options_.json) {
-      emit(json::object{{"type", "batch"},
+      emit(topic, json::object{{"type", "batch"},
                         {"sequence", batch.header.sequence},
                         {"boot_id", boot},
                         {"replayed", batch.header.replayed},
@@ -152,7 +181,7 @@ class stream_printer {
                         {"readings", readings},
                         {"bytes", payload.size()}});
     } else {
-      std::printf("batch    #%llu  boot %s  %zu readings in %zu bytes (%.2f bytes/reading)%s\n",
+      std::printf("%sbatch    #%llu  boot %s  %zu readings in %zu bytes (%.2f bytes/reading)%s\n", who(topic).c_str(),
                   static_cast<unsigned long long>(batch.header.sequence), boot.substr(0, 8).c_str(), readings,
                   payload.size(), readings ? static_cast<double>(payload.size()) / static_cast<double>(readings) : 0.0,
                   batch.header.replayed ? "  replayed" : "");
@@ -162,18 +191,19 @@ class stream_printer {
         const sensor_meta& m = catalog.sensors[r.sensor];
         const std::string key = m.key();
         if (!options_.match.empty() && key.find(options_.match) == std::string::npos) continue;
+        const std::string row_key = names_racks() ? rack_of(topic) + "/" + key : key;
         const bool has_value = r.status == 0 || r.status == 3;
         if (options_.table) {
-          table_[key] = table_row{s.time_ms, has_value ? format_value(r.value, m.resolution) : "-", m.unit,
+          table_[row_key] = table_row{s.time_ms, has_value ? format_value(r.value, m.resolution) : "-", m.unit,
                                   r.status ? reading_status_name(r.status) : "",
                                   has_value ? limit_flag(m, r.value) : "", m.name};
         } else if (options_.json) {
           json::object o{{"type", "reading"}, {"sequence", batch.header.sequence}, {"time_ms", s.time_ms},
                          {"sensor", key},     {"unit", m.unit},                     {"status", reading_status_name(r.status)}};
           o["value"] = has_value ? json::value(r.value) : json::value(nullptr);
-          emit(o);
+          emit(topic, o);
         } else {
-          std::printf("  %s  %-36s %12s %-6s%s%s%s\n", clock_time(s.time_ms).c_str(), key.c_str(),
+          std::printf("  %s  %-36s %12s %-6s%s%s%s\n", clock_time(s.time_ms).c_str(), row_key.c_str(),
                       has_value ? format_value(r.value, m.resolution).c_str() : "-", m.unit.c_str(),
                       r.status ? "  " : "", r.status ? reading_status_name(r.status) : "",
                       has_value ? limit_flag(m, r.value) : "");
@@ -215,12 +245,16 @@ class stream_printer {
     return l;
   }
 
-  void emit(const json::object& o) { std::printf("%s\n", json::serialize(o).c_str()); }
+  // Every JSON line says which rack it is about.
+  void emit(const std::string& topic, const json::object& o) {
+    std::printf("%s\n", json::serialize(tagged(topic, o)).c_str());
+  }
 
   const subscribe_options& options_;
   std::map<std::uint64_t, sensor_catalog> catalogs_;
   std::deque<std::pair<std::string, std::string>> waiting_;
   std::map<std::string, table_row> table_;
+  bool saw_state_ = false;
 };
 
 // The connection settings as an [mqtt] table would give them; nullopt after saying what is wrong.
@@ -283,8 +317,21 @@ int subscribe(const subscribe_options& options) {
 
     stream_printer printer(options);
     unsigned batches = 0;
-    auto last_data = std::chrono::steady_clock::now();
+    const auto started = std::chrono::steady_clock::now();
+    auto last_data = started;
+    bool said_no_state = false;
     for (;;) {
+      // Every agent keeps a retained state on its rack's topic: none after a
+      // few seconds means no agent ever published here, which a silent wait would hide.
+      if (!said_no_state && !printer.saw_state() && std::chrono::steady_clock::now() - started > no_state_after) {
+        said_no_state = true;
+        std::fprintf(stderr,
+                     "racktel subscribe: no retained state on %s/state after %lld s: no agent has published for "
+                     "site \"%s\", rack \"%s\" on this broker (check --site, --rack and --broker against the "
+                     "agent's configuration); still listening\n",
+                     root.c_str(), static_cast<long long>(no_state_after.count()), options.site.c_str(),
+                     options.rack.c_str());
+      }
       mqtt::const_message_ptr msg;
       if (!client.try_consume_message_for(&msg, std::chrono::milliseconds(200))) {
         if (!client.is_connected()) {

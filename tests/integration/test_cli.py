@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from conftest import AGENT, BAD_MODULE_DIR, CLI, SOURCE, wait_for
+from conftest import AGENT, BAD_MODULE_DIR, CLI, SIM_DRIVER, SOURCE, Agent, wait_for
 
 
 def run(*args, **kwargs):
@@ -105,6 +105,38 @@ def test_subscribe_times_out_without_an_agent(broker):
     out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "none", "--timeout", "1s")
     assert out.returncode == 1
     assert "no data batch for 1000 ms" in out.stderr
+    assert "no retained state" not in out.stderr  # not yet: 3 s are allowed for it
+
+
+def test_subscribe_says_when_no_agent_ever_published_for_the_rack(start_agent, broker):
+    start_agent()  # rack r01; the technician typed r1
+    out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r1", "--timeout", "5s")
+    assert out.returncode == 1
+    assert ('no retained state on racktel/v1/lab/r1/state after 3 s: no agent has published for site "lab", '
+            'rack "r1" on this broker') in out.stderr
+
+
+def test_subscribe_to_every_rack_names_the_rack_on_every_line(start_agent, broker, tmp_path):
+    start_agent()
+    (tmp_path / "r02").mkdir()
+    other = Agent(tmp_path / "r02", broker, SIM_DRIVER.format(seed=2))
+    other.config.write_text(other.config.read_text().replace('rack = "r01"', 'rack = "r02"'))
+    other.start()
+    try:
+        out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "+", "-m", "chip12.die_temp",
+                  "-n", "6", "--timeout", "20s")
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert {l.split()[0] for l in lines if "state" in l} == {"lab/r01", "lab/r02"}
+        assert all(l.split()[0] in ("lab/r01", "lab/r02") for l in lines if "batch" in l or "catalog" in l)
+        readings = [l.split()[1] for l in lines if "chip12.die_temp" in l]
+        assert set(readings) == {"lab/r01/rack/chip12.die_temp", "lab/r02/rack/chip12.die_temp"}
+        out = run("subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "+", "--json", "-n", "2",
+                  "--timeout", "20s")
+        assert all(json.loads(l)["rack"] in ("r01", "r02") and json.loads(l)["site"] == "lab"
+                   for l in out.stdout.splitlines())
+    finally:
+        other.stop()
 
 
 TECHNICIAN_RACK = f"""
