@@ -24,7 +24,10 @@ done
 ls /usr/lib/*/cmake/racktel/racktelConfig.cmake >/dev/null || fail "the CMake package is missing"
 dpkg-query -W -f='${Conffiles}\n' racktel | grep -q /etc/racktel/racktel.toml || fail "racktel.toml is not a conffile"
 getent passwd racktel >/dev/null || fail "the racktel user was not created"
-racktel check-config /etc/racktel/racktel.toml
+# The packaged file describes no rack: check-config says what to fill in and the agent does not start on it.
+if out=$(racktel check-config /etc/racktel/racktel.toml 2>&1); then fail "the packaged racktel.toml passes check-config"; fi
+case "$out" in *'"site" must be'*'no [[drivers]] table'*|*'no [[drivers]] table'*'"site" must be'*) ;;
+  *) fail "check-config on the packaged file does not say what to fill in: $out" ;; esac
 racktel-agent --version
 # Test hooks (a status-socket command that blocks the main loop) exist only in debug builds.
 hooks=$(racktel-agent --enable-test-hooks --config /nonexistent/racktel.toml 2>&1 || true)

@@ -464,7 +464,12 @@ void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
 void read_drivers(reader& r, const toml::table& root, agent_config& config,
                   const std::shared_ptr<const toml::table>& document) {
   const toml::node* node = root.get("drivers");
-  if (node == nullptr) return;  // an agent with no drivers publishes only its state
+  if (node == nullptr) {
+    // An agent with nothing to read is a file not yet finished (the shipped one).
+    r.error_in(root, "no [[drivers]] table: the agent would read nothing; add one for each source of readings on "
+                     "this rack (docs/drivers.md)");
+    return;
+  }
   const auto* list = node->as_array();
   if (list == nullptr || !list->is_array_of_tables()) {
     r.error(*node, "expected [[drivers]] tables, one per driver instance");

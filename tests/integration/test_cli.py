@@ -11,11 +11,18 @@ def run(*args, **kwargs):
     return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, timeout=60, **kwargs)
 
 
-def test_check_config_accepts_the_shipped_configs():
-    for name in ("racktel.toml", "demo.toml"):
-        out = run("check-config", SOURCE / "config" / name)
-        assert out.returncode == 0, out.stderr
-        assert "OK" in out.stdout
+def test_check_config_accepts_the_demo_and_not_the_unfinished_packaged_file(tmp_path):
+    out = run("check-config", SOURCE / "config" / "demo.toml")
+    assert out.returncode == 0, out.stderr
+    assert "OK" in out.stdout
+    packaged = SOURCE / "config" / "racktel.toml"
+    out = run("check-config", packaged)
+    assert out.returncode == 1
+    assert f"{packaged}:1:1: no [[drivers]] table: the agent would read nothing" in out.stderr
+    assert '"site" must be' in out.stderr and '"rack" must be' in out.stderr and '"brokers"' in out.stderr
+    # `systemctl enable --now` on it: the agent does not start, so no fake rack is published.
+    started = subprocess.run([str(AGENT), "--config", str(packaged)], capture_output=True, text=True, timeout=30)
+    assert started.returncode == 2 and "racktel-agent: not started: 4 error(s)" in started.stderr
 
 
 def test_check_config_reports_every_error_with_its_position(tmp_path):

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 using namespace racktel;
 
@@ -61,13 +63,54 @@ TEST_CASE("the minimal config from the documentation loads with defaults") {
   CHECK(validate_drivers(c, driver_loader(builtin_drivers(), "/nonexistent")).empty());
 }
 
-TEST_CASE("the shipped example and demo configs are valid") {
-  for (const char* file : {RACKTEL_SOURCE_DIR "/config/racktel.toml", RACKTEL_SOURCE_DIR "/config/demo.toml"}) {
-    CAPTURE(file);
-    config_result r = load_config_file(file);
-    REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
-    CHECK(validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent")).empty());
+TEST_CASE("the demo config is valid") {
+  config_result r = load_config_file(RACKTEL_SOURCE_DIR "/config/demo.toml");
+  REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+  CHECK(validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent")).empty());
+}
+
+TEST_CASE("the packaged config starts nothing until the rack is described, and then works") {
+  std::ifstream in(RACKTEL_SOURCE_DIR "/config/racktel.toml");
+  const std::string shipped((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  config_result r = parse_config(shipped, "racktel.toml");
+  REQUIRE(r.errors.size() == 4);
+  for (const char* what : {"\"site\" must be", "\"rack\" must be", "expected \"brokers\" to be a non-empty list",
+                           "no [[drivers]] table: the agent would read nothing"}) {
+    CHECK_MESSAGE(std::any_of(r.errors.begin(), r.errors.end(),
+                              [&](const config_error& e) { return contains(e.message, what); }),
+                  what);
   }
+
+  // Filled in as its comments say, with the example drivers uncommented: valid.
+  testing::temp_dir dir;
+  const auto secret = dir.path / "bmc-password";
+  std::ofstream(secret) << "s3cret\n";
+  std::filesystem::permissions(secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::string filled = shipped;
+  auto set = [&](const std::string& from, const std::string& to) {
+    const auto at = filled.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, from);
+    filled.replace(at, from.size(), to);
+  };
+  set("site = \"\"", "site = \"dc1-hall2\"");
+  set("rack = \"\"", "rack = \"r17\"");
+  set("brokers = []", "brokers = [\"mqtts://broker-1.example:8883\"]");
+  // Uncomment the example drivers: from the first "# [[drivers]]" on, every
+  // commented line that is a table header or a key = value.
+  const auto drivers = filled.find("# [[drivers]]");
+  REQUIRE(drivers != std::string::npos);
+  const std::regex setting(R"(^# (\[\[.*\]\]|[a-z_]+ = .*)$)");
+  std::istringstream lines(filled.substr(drivers));
+  std::string uncommented;
+  for (std::string line; std::getline(lines, line);) {
+    uncommented += (std::regex_match(line, setting) ? line.substr(2) : line) + "\n";
+  }
+  filled = filled.substr(0, drivers) + uncommented;
+  set("/etc/racktel/bmc-password", secret.string());
+  r = parse_config(filled, "racktel.toml");
+  REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+  CHECK(r.config->drivers.size() == 2);
+  CHECK(validate_drivers(*r.config, driver_loader(builtin_drivers(), "/nonexistent")).empty());
 }
 
 TEST_CASE("errors name the file, line and column and say what was expected") {
@@ -98,9 +141,10 @@ TEST_CASE("out-of-range values are errors") {
 
 TEST_CASE("missing required keys and tables are reported") {
   config_result r = parse_config("[agent]\nsite = \"lab\"\n", "t.toml");
-  REQUIRE(r.errors.size() == 2);
+  REQUIRE(r.errors.size() == 3);
   CHECK(contains(r.errors[0].to_string(), "missing key \"rack\""));
   CHECK(contains(r.errors[1].to_string(), "missing table [mqtt]"));
+  CHECK(contains(r.errors[2].to_string(), "no [[drivers]] table: the agent would read nothing"));
 }
 
 TEST_CASE("site and rack must be usable as topic levels") {
