@@ -217,6 +217,8 @@ class Collector:
         self.client.on_message = self._on_message
         self.connected = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p=None: (c.subscribe(root + "/#", qos=1), self.connected.set())
+        self.subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
         properties = None
         if persistent:
@@ -227,7 +229,7 @@ class Collector:
         self.client.connect("127.0.0.1", broker.port, clean_start=not persistent, properties=properties)
         self.client.loop_start()
         assert self.connected.wait(10), "collector could not connect"
-        time.sleep(0.2)  # let the SUBACK land
+        assert self.subscribed.wait(10), "the broker did not acknowledge the collector's subscription"
 
     def _on_message(self, client, userdata, msg):
         with self.lock:
@@ -290,3 +292,15 @@ def collector(broker):
     yield make
     for c in collectors:
         c.close()
+
+
+def broker_outage(broker, agent, collector, until, what, timeout=60):
+    """The broker goes away until `until(agent.status())` holds, then comes
+    back. `collector` stays subscribed until the broker goes, so it has seen
+    every acknowledged batch; it is closed, and a fresh collector, subscribed
+    before the agent's reconnect back-off ends, is returned."""
+    broker.stop()
+    collector.close()
+    wait_for(lambda: until(agent.status()), timeout=timeout, what=what)
+    broker.start()
+    return Collector(broker)

@@ -111,3 +111,24 @@ def test_two_agents_with_one_client_id_are_told_so_by_a_broker_that_does_not_say
     hint = 'another client may be using this agent\'s client id "racktel-lab-r01"'
     wait_for(lambda: hint in first.status()["broker"]["last_error"] or hint in second.status()["broker"]["last_error"],
              timeout=30, what="the client-id hint")
+
+
+def test_a_shutdown_against_a_broker_that_never_acknowledges_ends_after_its_grace(tmp_path, fake):
+    import json
+    import signal
+    import subprocess
+    from conftest import CLI
+    broker = fake("silent")
+    agent = agent_on(tmp_path, broker)
+    try:
+        wait_for(lambda: agent.status()["queue"]["in_flight"] >= 2, what="batches sent and never acknowledged")
+        unacknowledged = agent.status()["spool"]["pending_batches"]
+        agent.signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0
+        assert "mqtt: shutdown grace period over with" in agent.log_text()
+        # Nothing unacknowledged is lost: it stays in the spool for the next start.
+        out = subprocess.run([str(CLI), "spool", "inspect", str(agent.directory / "state" / "spool"), "--json"],
+                             capture_output=True, text=True, timeout=30)
+        assert json.loads(out.stdout)["undelivered_batches"] >= unacknowledged >= 2
+    finally:
+        agent.stop()

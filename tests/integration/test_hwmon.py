@@ -63,7 +63,15 @@ location = "shelf=0,psu=1"
     wait_for(lambda: len(c.catalogs()) == 2, what="a catalog without the pulled PSU")
     smaller = [cat for cat in c.catalogs().values() if len(cat.sensors) == 1 + 5][0]
     assert not any(s.id.startswith("pmbus_1-0059") for s in smaller.sensors)
+    # The PSU left in place keeps its ids, so its location rule still matches and it reads on.
+    kept = next(s for s in smaller.sensors if s.id == "pmbus_1-0058.power1")
+    assert {(l.key, l.value) for l in kept.location} == {("shelf", "0"), ("psu", "0")}
+    wait_for(lambda: any(b.catalog_version == smaller.version for b, _ in c.batches()), what="a batch of the smaller set")
+    after = [rs for b, rs in c.batches() if b.catalog_version == smaller.version]
+    assert all(s == "ok" for rs in after for _, k, s, _ in rs if k == "board/pmbus_1-0058.power1")
+    # Replugged (under another hwmonN): the same sensors, so the very same catalog version as before.
     shutil.move(str(tmp_path / "pulled"), str(root / "hwmon5"))
-    wait_for(lambda: len(c.catalogs()) == 3 or agent.status()["catalog"]["sensors"] == 12,
-             what="the PSU back in the catalog")
+    wait_for(lambda: agent.status()["catalog"]["version"] == f"{catalog.version:016x}",
+             what="the first catalog back, PSU included")
+    assert agent.status()["catalog"]["sensors"] == 12
     assert agent.status()["drivers"][0]["state"] == "running"

@@ -3,7 +3,7 @@
 import signal
 import time
 
-from conftest import Agent, Broker, Collector, SIM_DRIVER, wait_for
+from conftest import Agent, Broker, Collector, SIM_DRIVER, broker_outage, wait_for
 
 
 def test_sigkill_makes_the_broker_publish_offline(start_agent, collector):
@@ -43,14 +43,9 @@ def test_agent_reconnects_and_resends_after_a_broker_restart(start_agent, collec
     c = collector()
     agent = start_agent()
     c.wait_batches(2)
-    broker.stop()  # the collector stays subscribed until the broker goes, so it sees every acknowledged batch
-    c.close()
-    time.sleep(3)  # batches pile up in the agent's queue meanwhile
-    status = agent.status()
-    assert status["broker"]["connected"] is False
-    assert status["queue"]["batches"] >= 2
-    broker.start()
-    after = Collector(broker)  # subscribes before the agent's back-off (>= 100 ms) ends
+    # Batches pile up in the agent's queue while the broker is away.
+    after = broker_outage(broker, agent, c, lambda s: not s["broker"]["connected"] and s["queue"]["batches"] >= 2,
+                          what="batches queued during the outage")
     try:
         wait_for(lambda: agent.status()["broker"]["connected"], what="agent reconnect")
         # The broker lost its retained messages: the agent must have re-published them.

@@ -125,9 +125,11 @@ def test_a_slow_bmc_misses_the_deadline_alone(tmp_path, broker, collector, bmcs,
     agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("fast", fast.url, ""),
                                                          ("slow", slow.url, ""))).start()
     try:
-        wait_for(lambda: "bmc/slow.Tray0.TPU0Power" in latest(c), timeout=20, what="both discovered")
+        # Both discovered and read well (the poll that discovers them may leave no time to read them).
+        wait_for(lambda: all(latest(c).get(f"bmc/{b}.Tray0.TPU0Power", ("",))[0] == "ok" for b in ("fast", "slow")),
+                 timeout=20, what="both read")
         slow.delay = 3.0  # every request now takes longer than the 1 s poll
-        time.sleep(4)
+        wait_for(lambda: latest(c)["bmc/slow.Tray0.TPU0Power"][0] != "ok", what="the slow BMC's readings to fail")
         start = len(c.of("data"))
         c.wait_batches(start + 3)
         recent = {}
@@ -154,7 +156,8 @@ def test_malformed_json_missing_resources_and_server_errors_cost_only_their_sens
         bmc.broken["/redfish/v1/Chassis/Tray0/Sensors/Fan0"] = "json"
         bmc.broken["/redfish/v1/Chassis/Tray1/Power"] = 500
         bmc.broken["/redfish/v1/Chassis/Tray0/Sensors/P12V"] = 404
-        time.sleep(2.5)
+        broken = ("bmc/tray.Tray0.Fan0", "bmc/tray.Tray1.power_0", "bmc/tray.Tray0.P12V")
+        wait_for(lambda: all(latest(c)[k][0] != "ok" for k in broken), what="the broken resources' readings to fail")
         start = len(c.of("data"))
         c.wait_batches(start + 2)
         last = latest(c)

@@ -363,3 +363,46 @@ TEST_CASE("times past 2038 travel intact (64-bit milliseconds, also on 32-bit co
   REQUIRE(back);
   CHECK(back->start_time_ms == year_2040);
 }
+
+TEST_CASE("decoder boundaries: the last valid index and position decode, one more is refused for that reason") {
+  const sensor_catalog c = make_catalog(4);
+  // One scan: `runs` as (gap, length) pairs, one zero value per index, and statuses at `positions`.
+  auto batch = [&](std::vector<std::uint32_t> runs, std::vector<std::uint32_t> positions) {
+    v1::DataBatch b;
+    b.set_catalog_version(c.version);
+    auto* s = b.add_scans();
+    std::uint32_t values = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      s->add_index_runs(runs[i]);
+      if (i % 2 == 1) values += runs[i];
+    }
+    for (std::uint32_t i = 0; i < values; ++i) s->add_values(0);
+    for (std::uint32_t p : positions) {
+      s->add_status_positions(p);
+      s->add_statuses(v1::READING_STATUS_ERROR);
+    }
+    return decode_data_batch(b.SerializeAsString(), c);
+  };
+
+  // Sensor indices: a run ending at the last sensor decodes; one reaching past it does not.
+  auto at_limit = batch({0, 4}, {});
+  REQUIRE(at_limit.batch);
+  CHECK(at_limit.batch->scans[0].readings.back().sensor == 3);
+  auto last_alone = batch({3, 1}, {});
+  REQUIRE(last_alone.batch);
+  CHECK(last_alone.batch->scans[0].readings[0].sensor == 3);
+  for (auto runs : {std::vector<std::uint32_t>{0, 5}, {4, 1}, {3, 2}, {0, 2, 2, 1}}) {
+    auto past = batch(runs, {});
+    CHECK_FALSE(past.batch);
+    CHECK_MESSAGE(past.error.find("goes beyond the catalog's 4 sensors") != std::string::npos, past.error);
+  }
+
+  // Status positions index the scan's readings: the last one is valid, the count itself is not.
+  auto last_position = batch({0, 2}, {1});
+  REQUIRE(last_position.batch);
+  CHECK(last_position.batch->scans[0].readings[1].status == RACKTEL_READING_ERROR);
+  CHECK(last_position.batch->scans[0].readings[0].status == RACKTEL_READING_OK);
+  auto one_past = batch({0, 2}, {2});
+  CHECK_FALSE(one_past.batch);
+  CHECK(one_past.error == "scan 0: status position 2 is out of range (2 readings)");
+}

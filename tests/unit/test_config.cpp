@@ -12,6 +12,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
 using namespace racktel;
 
@@ -439,4 +440,55 @@ fautls = []
   CHECK(where == std::vector<std::string>{"4:1", "7:1", "11:1", "12:21", "16:1"});
   CHECK(contains(r.errors[2].message, "unknown key \"seeed\""));
   CHECK(contains(r.errors[4].message, "driver \"other\": unknown key \"fautls\""));
+}
+
+TEST_CASE("limits hold exactly: the bound itself is accepted, one step past it is refused") {
+  // (table text appended to the minimal file, what the one error must say; empty: valid)
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"[spool]\nsegment_size = 65536\n", ""},
+      {"[spool]\nsegment_size = 65535\n", "\"segment_size\" to be a size from"},
+      {"[spool]\nsegment_size = \"1MiB\"\nmax_size = \"2MiB\"\n", ""},
+      {"[spool]\nsegment_size = \"1MiB\"\nmax_size = 2097151\n", "\"max_size\" must be at least twice \"segment_size\""},
+      {"[spool]\nsync_interval = \"10ms\"\n", ""},
+      {"[spool]\nsync_interval = \"9ms\"\n", "\"sync_interval\" must be between 10ms"},
+      {"[spool]\nreplay_rate = 100\n", ""},
+      {"[spool]\nreplay_rate = 99\n", "\"replay_rate\" to be an integer from 100"},
+      {"[batch]\ninterval = \"50ms\"\n", ""},
+      {"[batch]\ninterval = \"49ms\"\n", "\"interval\" must be between 50ms"},
+      {"[batch]\ninterval = \"1m\"\n", ""},
+      {"[batch]\ninterval = \"60001ms\"\n", "\"interval\" must be between 50ms"},
+      {"[batch]\nmax_readings = 1\n", ""},
+      {"[batch]\nmax_readings = 0\n", "\"max_readings\" to be an integer from 1 to 1000000"},
+      {"[batch]\nmax_readings = 1000000\n", ""},
+      {"[batch]\nmax_readings = 1000001\n", "\"max_readings\" to be an integer from 1 to 1000000"},
+  };
+  for (const auto& [table, expected] : cases) {
+    CAPTURE(table);
+    const config_result r = parse_config(std::string(minimal) + table, "t.toml");
+    if (expected.empty()) {
+      CHECK_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+    } else {
+      CHECK(contains(only_error(r), expected));
+    }
+  }
+  // Keys of tables the minimal file already has.
+  const std::vector<std::tuple<std::string, std::string, std::string>> in_place{
+      {"agent", "stale_after = 1", ""},
+      {"agent", "stale_after = 0", "\"stale_after\" to be an integer from 1 to 1000"},
+      {"agent", "stale_after = 1000", ""},
+      {"agent", "stale_after = 1001", "\"stale_after\" to be an integer from 1 to 1000"},
+      {"mqtt", "reconnect_min = \"10ms\"", ""},
+      {"mqtt", "reconnect_min = \"9ms\"", "\"reconnect_min\" must be between 10ms"},
+      {"mqtt", "reconnect_min = \"2s\"\nreconnect_max = \"2s\"", ""},
+      {"mqtt", "reconnect_min = \"2s\"\nreconnect_max = \"1999ms\"", "\"reconnect_max\" must not be shorter than \"reconnect_min\""},
+  };
+  for (const auto& [table, line, expected] : in_place) {
+    CAPTURE(line);
+    const config_result r = parse_config(with(table, line), "t.toml");
+    if (expected.empty()) {
+      CHECK_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+    } else {
+      CHECK(contains(only_error(r), expected));
+    }
+  }
 }

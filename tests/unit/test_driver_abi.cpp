@@ -153,3 +153,65 @@ TEST_CASE("modules that others could have written are refused before they are lo
     CHECK(check_module_trust(module, 65534) == "");  // the agent's own user may own its modules
   }
 }
+
+namespace {
+
+// A driver that describes some of its sensors badly; index 5 and 0 are fine.
+int bad_info(void*, std::uint32_t index, racktel_sensor_info* info) {
+  static const char* const ids[] = {"a", "a", "zero_resolution", "no_group", "bad id!", "b", nullptr};
+  if (index == 6) return RACKTEL_DRIVER_FAILED;  // no description at all
+  info->id = ids[index];
+  info->name = ids[index];
+  info->unit = "Cel";
+  info->kind = RACKTEL_KIND_TEMPERATURE;
+  info->resolution = index == 2 ? 0.0 : 0.1;
+  info->group = index == 3 ? 7 : 0;
+  return RACKTEL_DRIVER_OK;
+}
+std::uint32_t seven(void*) { return 7; }
+int bad_open(const racktel_host*, const racktel_config*, std::uint32_t, void** out) {
+  *out = nullptr;
+  return RACKTEL_DRIVER_OK;
+}
+void bad_close(void*) {}
+std::uint32_t one(void*) { return 1; }
+int bad_group(void*, std::uint32_t, racktel_group_info* info) {
+  info->name = "all";
+  return RACKTEL_DRIVER_OK;
+}
+int bad_read(void*, const racktel_read_request* request, std::uint32_t* written) {
+  for (std::uint32_t i = 0; i < 7 && i < request->capacity; ++i) request->samples[i] = {i, RACKTEL_READING_OK, 20.0 + i};
+  *written = 7;
+  return RACKTEL_DRIVER_OK;
+}
+
+}  // namespace
+
+TEST_CASE("sensors a driver describes badly are left out, said, and the rest keep their readings") {
+  racktel_driver bad{sizeof(racktel_driver), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR, "bad", "test", 0,
+                     bad_open, bad_close, seven, bad_info, one, bad_group, bad_read, nullptr, nullptr};
+  const driver_loader loader({&bad}, "/nonexistent");
+  driver_config config = sim_config("bad");
+  config.type = "bad";
+  config.table = std::make_shared<toml::table>();  // the sim's "seed" would be an unknown key here
+  auto opened = driver_instance::open(config, std::move(*loader.load("bad", std::nullopt).driver), 0);
+  REQUIRE(opened.instance);
+  const instance_catalog& c = *opened.instance->initial_catalog();
+  std::vector<std::string> ids;
+  for (const auto& s : c.sensors) ids.push_back(s.id);
+  CHECK(ids == std::vector<std::string>{"a", "b"});
+  CHECK(c.problems == std::vector<std::string>{
+                          "sensor id \"a\" is reported twice",
+                          "sensor \"zero_resolution\": resolution must be a positive number",
+                          "sensor \"no_group\": group 7 does not exist",
+                          "sensor 4: id \"bad id!\" is empty or has characters other than [A-Za-z0-9_.:-]",
+                          "sensor 6: the driver gave no description"});
+  // Readings of the dropped sensors are dropped; the others arrive under their catalog index.
+  std::atomic<int> cancel{0};
+  const read_outcome out = opened.instance->read(0, 0, INT64_MAX, cancel);
+  REQUIRE(out.samples.size() == 2);
+  CHECK(out.samples[0].sensor == 0);
+  CHECK(out.samples[0].value == 20.0);
+  CHECK(out.samples[1].sensor == 1);
+  CHECK(out.samples[1].value == 25.0);
+}

@@ -125,13 +125,21 @@ TEST_CASE("partial read errors are deterministic per sensor and tick") {
   fault_set f;
   f.read_errors.push_back({"chip*", 0.3});
   rack_model m(9, f);
+  rack_model twin(9, f);        // same seed: the same failures at the same ticks
+  rack_model other(10, f);      // another seed: another pattern
   const std::size_t i = index_of(m, "chip10.power");
-  int failures = 0;
+  const std::size_t j = index_of(m, "chip11.power");
+  int failures = 0, differ_by_seed = 0, differ_by_sensor = 0;
   for (std::int64_t t = 0; t < 1000; ++t) {
-    CHECK(m.read_fails(i, t * 100) == m.read_fails(i, t * 100));
-    failures += m.read_fails(i, t * 100) ? 1 : 0;
+    const bool fails = m.read_fails(i, t * 100);
+    CHECK(twin.read_fails(i, t * 100) == fails);
+    differ_by_seed += other.read_fails(i, t * 100) != fails ? 1 : 0;
+    differ_by_sensor += m.read_fails(j, t * 100) != fails ? 1 : 0;
+    failures += fails ? 1 : 0;
   }
   CHECK((failures > 200 && failures < 400));
+  CHECK(differ_by_seed > 200);    // independent patterns at p = 0.3 differ at ~42 % of ticks
+  CHECK(differ_by_sensor > 200);
 }
 
 TEST_CASE("sensor patterns match exactly or by prefix") {

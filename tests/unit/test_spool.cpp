@@ -309,3 +309,38 @@ TEST_CASE("a batch's time past 2038 survives the spool and a restart") {
   CHECK(again.pending()[0].time_ms == year_2040);
   CHECK(again.oldest_pending_time_ms() == year_2040);
 }
+
+TEST_CASE("a new segment that cannot be created at rotation: the batch is refused, nothing stored is lost, retry recovers") {
+  temp_dir t;
+  std::uint64_t stored = 0;
+  {
+    spool s(small(t.path));
+    REQUIRE(segment_files(t.path).size() == 1);
+    // The next segment's name is taken by a directory: its creation fails when the active one is full.
+    const std::string active = segment_files(t.path)[0].filename().string();
+    const std::uint64_t number = std::stoull(active.substr(active.find('-') + 1));
+    char next[64];
+    std::snprintf(next, sizeof next, "segment-%020llu.rts", static_cast<unsigned long long>(number + 1));
+    fs::create_directory(t.path / "spool" / next);
+    std::vector<spooled_batch> dropped;
+    std::uint64_t seq = 1;
+    while (s.append_batch(seq, 42, 100, 1000 * static_cast<std::int64_t>(seq), payload_for(seq), dropped)) ++seq;
+    stored = seq - 1;
+    REQUIRE(stored >= 20);  // 64 KiB of 2 KB batches, then the rotation failed
+    CHECK_FALSE(s.healthy());
+    CHECK(s.error().find("cannot create") != std::string::npos);
+    CHECK(s.error().find(next) != std::string::npos);
+    CHECK(s.pending_batches() == stored);
+    // Until the obstacle goes, retrying fails the same way; then the spool is whole again.
+    fs::remove(t.path / "spool" / next);
+    CHECK(s.retry());
+    CHECK(s.healthy());
+    CHECK(s.append_batch(seq, 42, 100, 1000 * static_cast<std::int64_t>(seq), payload_for(seq), dropped));
+    ++stored;
+    CHECK(dropped.empty());
+  }
+  // Every batch accepted before and after the failure is recovered at the next start.
+  spool again(small(t.path));
+  CHECK(again.pending_batches() == stored);
+  CHECK(again.recovery().corrupt_records == 0);
+}
