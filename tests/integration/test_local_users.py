@@ -156,7 +156,9 @@ def test_out_of_descriptors_the_accept_loop_backs_off_and_recovers(start_agent):
             s.close()
         subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={soft}:"], check=True)
     wait_for(lambda: "sensors" in ask(agent.socket, "status"), what="status after the descriptors came back")
-    assert agent.log_text().count("cannot accept") == 1, "said once per episode"
+    # Said once per episode: under load a freed descriptor may end one episode and start another.
+    log = agent.log_text()
+    assert log.count("cannot accept") == log.count("accepting connections again") >= 1, "said once per episode"
 
 
 def test_only_privileged_callers_may_reload(start_agent, tmp_path):
