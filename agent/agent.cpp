@@ -17,9 +17,8 @@ namespace racktel {
 namespace {
 
 // Quantised as on the wire, so the status view and the stream show the same number.
-double shown_value(const sensor_meta& m, const latest_reading& e) {
-  return std::round(e.value / m.resolution) * m.resolution;
-}
+double shown_value(const sensor_meta& m, double value) { return std::round(value / m.resolution) * m.resolution; }
+double shown_value(const sensor_meta& m, const latest_reading& e) { return shown_value(m, e.value); }
 
 constexpr std::size_t attention_cap = 100;
 
@@ -250,7 +249,11 @@ std::string agent::apply_reload(agent_config next, std::vector<opened_driver> op
     batch_ = batch_builder(next.batch.max_readings, batch_.last_sequence() + 1);
   }
   config_.batch = next.batch;
+  const bool rules_changed = !(next.alarms == config_.alarms);
+  config_.alarms = next.alarms;
+  const std::uint64_t catalog_before = catalog_.version;
   rebuild_catalog(std::move(prepared));
+  if (rules_changed && catalog_.version == catalog_before) configure_alarms();  // else done with the catalog
   // Removed instances (a sim model, a BMC's documents) were freed, partly in
   // the reload thread's malloc arena: give the pages back to the system, or
   // the agent keeps the high-water mark of every reload.
@@ -280,6 +283,33 @@ void agent::reload_refused(const std::vector<config_error>& errors) {
                   last_reload_.count + 1};
   for (const auto& line : lines) spdlog::error("reload: {}", line);
   spdlog::error("reload: {}", last_reload_.message);
+}
+
+void agent::configure_alarms() {
+  alarms_.configure(catalog_.sensors, config_.alarms, unix_now_ms(), alarm_events_);
+  handle_alarm_events();
+}
+
+void agent::handle_alarm_events() {
+  for (const alarm_event& e : alarm_events_) {
+    // A removed sensor's event names it by key; its index is no longer in the catalog.
+    const sensor_meta* m = e.sensor < catalog_.sensors.size() && catalog_.sensors[e.sensor].key() == e.sensor_key
+                               ? &catalog_.sensors[e.sensor]
+                               : nullptr;
+    const std::string value =
+        e.value && m ? fmt::format(" {:g} {}", shown_value(*m, *e.value), m->unit) : std::string();
+    const std::string limit = e.threshold ? fmt::format(" {} {:g}", e.limit, *e.threshold) : " " + e.limit;
+    const std::string rule = e.rule.empty() ? std::string() : " (rule " + e.rule + ")";
+    if (e.raised) {
+      spdlog::log(e.severity == alarm_severity::critical ? spdlog::level::err : spdlog::level::warn,
+                  "alarm raised: {} {} {}{}:{}{}", alarm_severity_name(e.severity), alarm_kind_name(e.kind),
+                  e.sensor_key, value, limit, rule);
+    } else {
+      spdlog::info("alarm cleared: {} {} {}{}:{}{}", alarm_severity_name(e.severity), alarm_kind_name(e.kind),
+                   e.sensor_key, value, limit, rule);
+    }
+  }
+  alarm_events_.clear();
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
@@ -319,6 +349,7 @@ void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
   latest_.resize(catalog_.sensors.size());
   health_.resize(catalog_.sensors.size());
   spdlog::info("catalog version {:016x}: {} sensors", catalog_.version, catalog_.sensors.size());
+  configure_alarms();
   if (spool_) {
     if (use_prepared && prepared->spooled_bytes > 0) {
       spool_->adopt_catalog(catalog_.version, prepared->spooled_bytes);
@@ -354,9 +385,11 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
     if (reading_has_value(status) && !std::isfinite(sample.value)) status = RACKTEL_READING_ERROR;
     status = health_.observe(global, status);
     latest_.update(global, status, sample.value, s.time_ms, reading_has_value(status));
+    alarms_.observe(global, status, sample.value, s.time_ms, alarm_events_);
     out.readings.push_back({static_cast<std::uint32_t>(global), status, sample.value});
   }
   readings_accepted_ += out.readings.size();
+  if (!alarm_events_.empty()) handle_alarm_events();
   if (batch_.add(std::move(out))) flush_batch();
 }
 
@@ -522,6 +555,15 @@ status_report agent::report(const report_request& request) const {
                            reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
                            m.unit, std::move(condition->limit), e.last_ok_ms, condition->level});
   }
+  for (active_alarm& a : alarms_.active()) {
+    const sensor_meta& m = catalog_.sensors[a.sensor];
+    if (!request.match.empty() && !sensor_matches(request.match, m)) continue;
+    if (a.value) a.value = shown_value(m, *a.value);
+    r.alarms.push_back({std::move(a), m.name, m.unit});
+  }
+  r.alarms_critical = alarms_.active_count(alarm_severity::critical);
+  r.alarms_warning = alarms_.active_count(alarm_severity::warning);
+
   r.broker = publisher_->status();
   const outbox& q = publisher_->queue();
   r.queue_batches = q.waiting();

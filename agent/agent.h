@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alarms/alarm_engine.h"
 #include "common/event_loop.h"
 #include "config/config.h"
 #include "drivers/driver_loader.h"
@@ -120,6 +121,9 @@ class agent {
   void open_drivers();
   driver_slot attach(opened_driver opened);
   void rebuild_catalog(std::optional<prepared_catalog> prepared = std::nullopt);
+  // Alarm limits for the current catalog and rules; alarms of sensors that stay are kept.
+  void configure_alarms();
+  void handle_alarm_events();
   void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();
   void flush_batch();
@@ -148,6 +152,8 @@ class agent {
   std::vector<std::shared_ptr<const catalog_part>> catalog_parts_;  // catalog_, encoded by instance
   latest_table latest_;
   sensor_health health_;
+  alarm_engine alarms_;
+  std::vector<alarm_event> alarm_events_;  // raised or cleared since they were last handled
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;
   std::unique_ptr<spool> spool_;  // null when [spool] enabled = false

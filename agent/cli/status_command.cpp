@@ -110,11 +110,32 @@ std::uint64_t u(const json::object& o, const char* key) { return o.at(key).to_nu
 std::int64_t i(const json::object& o, const char* key) { return o.at(key).to_number<std::int64_t>(); }
 std::string s(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
+std::string number(const json::value& v);
+
 void print_human(const json::object& r, const std::string& match) {
   const std::int64_t now = i(r, "time_ms");
   std::printf("racktel %s  site %s  rack %s  boot %s  up %s\n", s(r, "version").c_str(), s(r, "site").c_str(),
               s(r, "rack").c_str(), s(r, "boot_id").substr(0, 8).c_str(),
               ago(now, i(r, "start_time_ms")).c_str());
+  // Alarms first: what needs a hand now.
+  const auto& alarms = r.at("alarms").as_object();
+  const auto& active = alarms.at("active").as_array();
+  if (u(alarms, "critical") + u(alarms, "warning") == 0) {
+    std::printf("alarms     none\n");
+  } else {
+    std::printf("alarms     %llu critical, %llu warning\n", static_cast<unsigned long long>(u(alarms, "critical")),
+                static_cast<unsigned long long>(u(alarms, "warning")));
+  }
+  for (const auto& av : active) {
+    const auto& a = av.as_object();
+    char value[48] = "-";
+    if (!a.at("value").is_null()) std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+    std::string limit = s(a, "limit");
+    if (!a.at("threshold").is_null()) limit += " " + number(a.at("threshold"));
+    std::printf("  %-8s %-34s %-14s %-16s since %s%s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
+                limit.c_str(), ago(now, i(a, "since_ms")).c_str(),
+                s(a, "rule").empty() ? "" : ("  (rule " + s(a, "rule") + ")").c_str());
+  }
   const auto& broker = r.at("broker").as_object();
   if (broker.at("connected").as_bool()) {
     std::printf("broker     connected to %s since %s (%llu connects)\n", s(broker, "server").c_str(),

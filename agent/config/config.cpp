@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <iterator>
 #include <tuple>
 #include <cstdlib>
@@ -189,6 +190,18 @@ class reader {
       out = b->get();
     } else {
       error(*node, "expected \"" + std::string(key) + "\" to be true or false");
+    }
+  }
+
+  void number(const toml::table& t, std::string_view key, std::optional<double>& out) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    if (const auto* f = node->as_floating_point(); f != nullptr && std::isfinite(f->get())) {
+      out = f->get();
+    } else if (const auto* i = node->as_integer()) {
+      out = static_cast<double>(i->get());
+    } else {
+      error(*node, "expected \"" + std::string(key) + "\" to be a finite number");
     }
   }
 
@@ -528,17 +541,91 @@ void read_drivers(reader& r, const toml::table& root, agent_config& config,
   }
 }
 
+void read_alarms(reader& r, const toml::table& root, agent_config& config) {
+  const toml::node* node = root.get("alarms");
+  if (node == nullptr) return;
+  const auto* list = node->as_array();
+  if (list == nullptr || !list->is_array_of_tables()) {
+    r.error(*node, "expected [[alarms]] tables, one per rule");
+    return;
+  }
+  for (const toml::node& element : *list) {
+    const toml::table& t = *element.as_table();
+    r.reject_unknown(t, "alarms",
+                     {"name", "match", "location", "warn_low", "warn_high", "crit_low", "crit_high", "hysteresis",
+                      "on_delay", "on_readings", "severity", "failing_after", "failing_severity", "suppress"});
+    alarm_rule rule;
+    const std::size_t before = r.errors().size();
+    r.string(t, "name", rule.name);
+    r.string(t, "match", rule.match, true);
+    if (const toml::node* labels = t.get("location")) {
+      const auto* table = labels->as_table();
+      if (table == nullptr) r.error(*labels, "expected \"location\" to be a table of labels, e.g. { tray = \"3\" }");
+      for (const auto& [key, value] : table ? *table : toml::table{}) {
+        if (const auto* text = value.as_string()) {
+          rule.location.emplace_back(std::string(key.str()), text->get());
+        } else {
+          r.error(value, "expected location label \"" + std::string(key.str()) + "\" to be a string (a glob)");
+        }
+      }
+    }
+    r.number(t, "warn_low", rule.warn_low);
+    r.number(t, "warn_high", rule.warn_high);
+    r.number(t, "crit_low", rule.crit_low);
+    r.number(t, "crit_high", rule.crit_high);
+    r.number(t, "hysteresis", rule.hysteresis);
+    using std::chrono::milliseconds;
+    if (t.get("on_delay") != nullptr) {
+      milliseconds delay{0};
+      r.duration(t, "on_delay", delay, milliseconds(0), milliseconds(86400000));
+      rule.on_delay = delay;
+    }
+    if (t.get("on_readings") != nullptr) {
+      std::uint32_t readings = 1;
+      r.integer(t, "on_readings", readings, 1, 100000);
+      rule.on_readings = readings;
+    }
+    if (t.get("failing_after") != nullptr) {
+      milliseconds after{0};
+      r.duration(t, "failing_after", after, milliseconds(0), milliseconds(86400000));
+      rule.failing_after = after;
+    }
+    for (const auto& [key, target] : {std::pair{"severity", &rule.severity}, {"failing_severity", &rule.failing_severity}}) {
+      std::optional<std::string> text;
+      r.optional_string(t, key, text);
+      if (!text) continue;
+      *target = parse_alarm_severity(*text);
+      if (!*target) r.error(*t.get(key), "expected \"" + std::string(key) + "\" to be \"warning\" or \"critical\"");
+    }
+    r.boolean(t, "suppress", rule.suppress);
+    if (r.errors().size() != before) continue;
+    // Each problem is placed at the key it names first, else at the table.
+    for (const std::string& problem : check_alarm_rule(rule)) {
+      const std::size_t open = problem.find('"');
+      const std::size_t close = open == std::string::npos ? open : problem.find('"', open + 1);
+      const toml::node* at = close == std::string::npos ? nullptr : t.get(problem.substr(open + 1, close - open - 1));
+      if (at != nullptr) {
+        r.error(*at, problem);
+      } else {
+        r.error_in(t, problem);
+      }
+    }
+    config.alarms.push_back(std::move(rule));
+  }
+}
+
 config_result parse_document(std::shared_ptr<toml::table> document, const std::string& source) {
   config_result result;
   agent_config config;
   config.source_file = source;
   reader r(source, result.errors, result.warnings);
-  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "drivers"});
+  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "drivers", "alarms"});
   read_agent(r, *document, config);
   read_batch(r, *document, config.batch);
   read_spool(r, *document, config.spool);
   read_mqtt(r, *document, config);
   read_drivers(r, *document, config, document);
+  read_alarms(r, *document, config);
   // Kept even with errors, so that the drivers' own checks can run as well
   // and every error of the file is reported at once; ok() says if it is usable.
   result.config = std::move(config);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "alarms/alarm_rules.h"
+
 #include <toml++/toml.h>
 
 
@@ -99,6 +101,7 @@ struct agent_config {
   spool_config spool;
   mqtt_config mqtt;
   std::vector<driver_config> drivers;
+  std::vector<alarm_rule> alarms;  // [[alarms]], in file order
 };
 
 struct config_result {

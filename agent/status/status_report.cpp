@@ -1,7 +1,5 @@
 #include "status_report.h"
 
-#include <fnmatch.h>
-
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -44,6 +42,20 @@ json::object to_json(const sensor_attention& a) {
   return {{"sensor", a.sensor}, {"name", a.name},   {"severity", attention_level_name(a.level)},
           {"status", a.status}, {"value", optional_number(a.value)}, {"unit", a.unit},
           {"limit", a.limit},   {"last_ok_ms", a.last_ok_ms}};
+}
+
+json::object to_json(const alarm_report& r) {
+  const active_alarm& a = r.alarm;
+  return {{"sensor", a.sensor_key},
+          {"name", r.name},
+          {"kind", alarm_kind_name(a.kind)},
+          {"severity", alarm_severity_name(a.severity)},
+          {"value", optional_number(a.value)},
+          {"unit", r.unit},
+          {"limit", a.limit},
+          {"threshold", optional_number(a.threshold)},
+          {"rule", a.rule},
+          {"since_ms", a.since_ms}};
 }
 
 std::string format_limit(const char* which, double v) {
@@ -99,12 +111,6 @@ std::optional<sensor_condition> judge(const sensor_meta& m, const latest_reading
   return std::nullopt;
 }
 
-bool sensor_matches(const std::string& glob, const sensor_meta& m) {
-  if (glob.empty()) return true;
-  const std::string& subject = glob.find('/') == std::string::npos ? m.id : m.key();
-  return ::fnmatch(glob.c_str(), subject.c_str(), 0) == 0;
-}
-
 report_request parse_report_request(const std::string& line) {
   report_request r;
   std::istringstream words(line);
@@ -150,6 +156,8 @@ std::string to_json(const status_report& r) {
   for (const auto& d : r.drivers) drivers.push_back(to_json(d));
   json::array attention;
   for (const auto& a : r.attention) attention.push_back(to_json(a));
+  json::array alarms;
+  for (const auto& a : r.alarms) alarms.push_back(to_json(a));
   const publisher_status& b = r.broker;
   json::object root{
       {"version", r.version},
@@ -197,6 +205,9 @@ std::string to_json(const status_report& r) {
                               {"ok", r.reload.ok},
                               {"message", r.reload.message},
                               {"errors", json::array(r.reload.errors.begin(), r.reload.errors.end())}}},
+      {"alarms", json::object{{"critical", r.alarms_critical},
+                              {"warning", r.alarms_warning},
+                              {"active", std::move(alarms)}}},
       {"drivers", std::move(drivers)},
       {"attention", std::move(attention)},
       {"attention_total", r.attention_total},

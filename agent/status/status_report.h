@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "alarms/alarm_engine.h"
 #include "publish/mqtt_publisher.h"
 #include "sched/poller.h"
 #include "store/catalog.h"
@@ -48,10 +49,6 @@ struct sensor_condition {
 // Judges a sensor's newest reading against its catalog limits; nullopt when
 // all is well or it was never read. Pure.
 std::optional<sensor_condition> judge(const sensor_meta& meta, const latest_reading& reading);
-
-// The --match rule of `racktel status` and `racktel sensors`: a glob with a
-// '/' matches "driver/id", one without matches the id in any driver.
-bool sensor_matches(const std::string& glob, const sensor_meta& meta);
 
 // A sensor or a driver a technician should look at.
 struct sensor_attention {
@@ -119,6 +116,13 @@ struct reload_report {
   std::uint64_t count = 0;          // reloads done (applied or refused) since start
 };
 
+// An active alarm as people read it: with the sensor's name and unit.
+struct alarm_report {
+  active_alarm alarm;
+  std::string name;
+  std::string unit;
+};
+
 struct status_report {
   std::string version;
   std::string site;
@@ -150,6 +154,10 @@ struct status_report {
   std::uint64_t readings_accepted = 0;
   std::uint64_t batches_built = 0;
   std::uint64_t bytes_encoded = 0;
+
+  std::vector<alarm_report> alarms;  // every active alarm, most severe first
+  std::uint64_t alarms_critical = 0;
+  std::uint64_t alarms_warning = 0;
 
   std::vector<driver_report> drivers;
   std::vector<sensor_attention> attention;  // capped; see attention_total

@@ -1,5 +1,7 @@
 #include "catalog.h"
 
+#include <fnmatch.h>
+
 #include <map>
 #include <tuple>
 
@@ -35,6 +37,12 @@ bool same_description(const sensor_meta& a, const sensor_meta& b) {
 }
 
 }  // namespace
+
+bool sensor_matches(const std::string& glob, const sensor_meta& m) {
+  if (glob.empty()) return true;
+  const std::string& subject = glob.find('/') == std::string::npos ? m.id : m.key();
+  return ::fnmatch(glob.c_str(), subject.c_str(), 0) == 0;
+}
 
 std::string describe_sensor_changes(const std::vector<sensor_meta>& before, const std::vector<sensor_meta>& after,
                                     std::size_t max_groups) {

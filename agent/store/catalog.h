@@ -33,6 +33,11 @@ struct sensor_catalog {
 // "tray=3,chip=12" -> {{"tray","3"},{"chip","12"}}; malformed parts are skipped.
 std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text);
 
+// The one rule for sensor globs (--match, [[alarms]] match): a glob with a
+// '/' matches "driver/id", one without matches the id in any driver. An empty
+// glob matches everything.
+bool sensor_matches(const std::string& glob, const sensor_meta& meta);
+
 // What changed between two sensor sets of one driver instance, for the log:
 // "tray=14 removed (77 sensors); pmbus_1-0060 added (8 sensors)". Sensors are
 // grouped by their first location label, or by the device part of their id

@@ -492,3 +492,47 @@ TEST_CASE("limits hold exactly: the bound itself is accepted, one step past it i
     }
   }
 }
+
+TEST_CASE("[[alarms]] rules load in file order, and what cannot work is refused at its key") {
+  const std::string good = std::string(minimal) + R"(
+[[alarms]]
+name = "die hot"
+match = "rack/chip*.die_temp"
+warn_high = 85
+crit_high = 95.5
+hysteresis = 2
+on_delay = "5s"
+on_readings = 3
+[[alarms]]
+match = "tray*.leak"
+location = { tray = "1?" }
+severity = "critical"
+failing_after = "10s"
+failing_severity = "critical"
+)";
+  config_result r = parse_config(good, "t.toml");
+  REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors[0].to_string()));
+  REQUIRE(r.config->alarms.size() == 2);
+  const alarm_rule& die = r.config->alarms[0];
+  CHECK(die.name == "die hot");
+  CHECK(die.warn_high == 85.0);
+  CHECK(die.crit_high == 95.5);
+  CHECK(die.hysteresis == 2.0);
+  CHECK(die.on_delay == std::chrono::seconds(5));
+  CHECK(die.on_readings == 3U);
+  const alarm_rule& leak = r.config->alarms[1];
+  CHECK(leak.location == std::vector<std::pair<std::string, std::string>>{{"tray", "1?"}});
+  CHECK(leak.severity == alarm_severity::critical);
+  CHECK(leak.failing_after == std::chrono::seconds(10));
+
+  auto only = [](const std::string& rule) { return only_error(parse_config(std::string(minimal) + rule, "t.toml")); };
+  CHECK(only("[[alarms]]\nmatch = \"*\"\nwarn_high = 96\ncrit_high = 95\n") ==
+        "14:13: \"warn_high\" is above \"crit_high\": a value would be critical before it is a warning");
+  CHECK(only("[[alarms]]\nmatch = \"*\"\nhysteresis = -1\n") == "14:14: \"hysteresis\" must not be negative");
+  CHECK(only("[[alarms]]\nmatch = \"\"\n") == "13:9: \"match\" must name the sensors, e.g. \"rack/chip*.die_temp\"");
+  CHECK(contains(only("[[alarms]]\nwarn_high = 1\n"), "missing key \"match\""));
+  CHECK(contains(only("[[alarms]]\nmatch = \"*\"\nseverity = \"major\"\n"),
+                 "14:12: expected \"severity\" to be \"warning\" or \"critical\""));
+  CHECK(contains(only("[[alarms]]\nmatch = \"*\"\nwarn_hi = 3\n"), "unknown key \"warn_hi\" in [alarms]"));
+  CHECK(contains(only("[[alarms]]\nmatch = \"*\"\non_readings = 0\n"), "\"on_readings\" to be an integer from 1"));
+}

@@ -1,0 +1,106 @@
+// Judges every reading against its sensor's alarm limits and keeps the set of
+// active alarms: hysteresis (a value must come back past the limit by a
+// margin to clear), an on-delay (a condition must hold for a time and a
+// number of readings to raise), state sensors, and sensors that keep failing.
+// Pure: readings and times in, alarm events out; no clock, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alarms/alarm_rules.h"
+
+namespace racktel {
+
+enum class alarm_kind : std::uint8_t {
+  limit = 1,    // a value at or beyond a warning or critical limit
+  state = 2,    // a state sensor reads abnormal (non-zero)
+  failing = 3,  // the sensor itself does not read (stale, or errors for failing_after)
+};
+const char* alarm_kind_name(alarm_kind k);  // "limit", "state", "failing"
+
+// A change of an alarm. A `raised` event for an alarm that is already active
+// changes its severity (warning -> critical, or back while it clears).
+struct alarm_event {
+  std::size_t sensor = 0;  // index in the catalog the engine was configured with
+  std::string sensor_key;  // driver/id
+  alarm_kind kind = alarm_kind::limit;
+  alarm_severity severity = alarm_severity::warning;
+  bool raised = true;      // false: cleared
+  std::optional<double> value;      // the reading that caused it; none for a failing sensor
+  std::string limit;                // "crit_high", "warn_low", "state", "stale", "failing"
+  std::optional<double> threshold;  // the limit's value
+  std::string rule;                 // the configuration rule that set the limit, empty for the catalog's
+  std::int64_t time_ms = 0;         // the reading's time (for a removed sensor, the time of the change)
+};
+
+struct active_alarm {
+  std::size_t sensor = 0;
+  std::string sensor_key;
+  alarm_kind kind = alarm_kind::limit;
+  alarm_severity severity = alarm_severity::warning;
+  std::optional<double> value;  // the latest reading while active
+  std::string limit;
+  std::optional<double> threshold;
+  std::string rule;
+  std::int64_t since_ms = 0;    // when it was raised (a severity change keeps it)
+};
+
+class alarm_engine {
+ public:
+  // A new sensor set or new rules. Sensors that stay (same driver/id) keep
+  // their alarms and pending conditions; alarms of sensors that left, or that
+  // a rule now suppresses, are cleared (events appended to `out`).
+  void configure(const std::vector<sensor_meta>& sensors, const std::vector<alarm_rule>& rules, std::int64_t now_ms,
+                 std::vector<alarm_event>& out);
+
+  // One reading of sensor `index` (status as on the wire). Events appended to `out`.
+  void observe(std::size_t index, std::uint32_t status, double value, std::int64_t time_ms,
+               std::vector<alarm_event>& out);
+
+  // Every active alarm, most severe first, then by sensor.
+  std::vector<active_alarm> active() const;
+  std::size_t active_count(alarm_severity severity) const;
+  const alarm_limits& limits(std::size_t index) const { return sensors_[index].limits; }
+  std::size_t size() const { return sensors_.size(); }
+
+ private:
+  struct condition {
+    int level = 0;        // 0 none, else the alarm_severity
+    std::string limit;    // "crit_high" ...
+    std::optional<double> threshold;
+    int side = 0;         // +1 a high limit, -1 a low one, 0 a state
+  };
+  struct raised_alarm {
+    condition at;
+    std::optional<double> value;
+    std::int64_t since_ms = 0;
+  };
+  struct sensor_state {
+    std::string key;
+    alarm_limits limits;
+    std::optional<raised_alarm> value_alarm;  // limit or state
+    // A condition above the active one, waiting for its on-delay.
+    int pending_level = 0;
+    std::int64_t pending_since_ms = 0;
+    std::uint32_t pending_readings = 0;
+    // Failing: the first failed reading of the current run, 0 while it reads.
+    std::int64_t failing_since_ms = 0;
+    std::optional<raised_alarm> failing_alarm;
+  };
+
+  condition judge_value(const sensor_state& s, double value) const;
+  void observe_value(std::size_t index, sensor_state& s, double value, std::int64_t time_ms,
+                     std::vector<alarm_event>& out);
+  void observe_failure(std::size_t index, sensor_state& s, std::uint32_t status, std::int64_t time_ms,
+                       std::vector<alarm_event>& out);
+  static alarm_event event_of(std::size_t index, const sensor_state& s, alarm_kind kind, const raised_alarm& a,
+                              bool raised, std::int64_t time_ms);
+
+  std::vector<sensor_state> sensors_;
+};
+
+}  // namespace racktel

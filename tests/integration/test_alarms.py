@@ -1,0 +1,82 @@
+"""Alarms at the edge: the agent judges its own readings (issue 10)."""
+
+import re
+import subprocess
+
+from conftest import CLI, wait_for
+
+
+def rack(die_temp, rules=""):
+    """The sim rack with chip 3's die stuck at `die_temp` (its limits: warn 90, crit 105)."""
+    return f"""
+[[drivers]]
+name = "rack"
+type = "sim"
+[[drivers.faults]]
+kind = "stuck_sensor"
+sensor = "chip03.die_temp"
+value = {die_temp}
+{rules}
+"""
+
+
+HYSTERESIS = """
+[[alarms]]
+name = "die"
+match = "rack/chip*.die_temp"
+hysteresis = 2
+"""
+
+
+def alarms(agent):
+    return {a["sensor"]: a for a in agent.status()["alarms"]["active"]}
+
+
+def set_die(agent, value):
+    text = re.sub(r"value = [0-9.]+", f"value = {value}", agent.config.read_text())
+    agent.config.write_text(text)
+    out = subprocess.run([str(CLI), "reload", "--socket", str(agent.socket)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_hot_chip_raises_a_warning_then_a_critical_alarm_and_clears_past_the_hysteresis(start_agent):
+    agent = start_agent(rack(95, HYSTERESIS))
+    die = "rack/chip03.die_temp"
+    wait_for(lambda: die in alarms(agent), what="the warning")
+    a = alarms(agent)[die]
+    assert (a["severity"], a["kind"], a["limit"], a["threshold"], a["value"], a["unit"], a["rule"]) == \
+        ("warning", "limit", "warn_high", 90, 95, "Cel", "die")
+    raised_at = a["since_ms"]
+
+    set_die(agent, 110)
+    wait_for(lambda: alarms(agent)[die]["severity"] == "critical", what="the critical alarm")
+    assert alarms(agent)[die]["since_ms"] == raised_at, "the same alarm, escalated"
+    assert agent.status()["alarms"]["critical"] == 1
+
+    # 89: below the warning limit, but within the 2-degree hysteresis of it: still a warning.
+    set_die(agent, 89)
+    wait_for(lambda: alarms(agent)[die]["severity"] == "warning", what="the step down to a warning")
+    set_die(agent, 87)
+    wait_for(lambda: die not in alarms(agent), what="the alarm to clear")
+    log = agent.log_text()
+    assert "alarm raised: warning limit rack/chip03.die_temp 95 Cel: warn_high 90 (rule die)" in log
+    assert "alarm raised: critical limit rack/chip03.die_temp 110 Cel: crit_high 105 (rule die)" in log
+    assert "alarm cleared: warning limit rack/chip03.die_temp 87 Cel: warn_high 90 (rule die)" in log
+    text = agent.status(human=True)
+    assert text.splitlines()[1] == "alarms     none"
+
+
+def test_status_shows_active_alarms_first_and_a_failing_sensor_is_an_alarm(start_agent):
+    agent = start_agent(rack(120, """
+[[drivers.faults]]
+kind = "read_errors"
+sensor = "cdu.flow"
+"""))
+    wait_for(lambda: {"rack/chip03.die_temp", "rack/cdu.flow"} <= set(alarms(agent)), what="both alarms")
+    flow = alarms(agent)["rack/cdu.flow"]
+    assert (flow["kind"], flow["limit"], flow["value"]) == ("failing", "stale", None)
+    lines = agent.status(human=True).splitlines()
+    assert lines[1].startswith("alarms     1 critical, ")
+    assert lines[2].split()[:2] == ["critical", "rack/chip03.die_temp"]
+    assert "crit_high 105" in lines[2]
