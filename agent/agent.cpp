@@ -69,6 +69,7 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
   hooks.will_state = [this] { return encode_agent_state(state(false, "connection lost")); };
   hooks.catalog = [this] { return catalog_payload(); };
   hooks.catalog_version = [this] { return catalog_.version; };
+  hooks.active_alarms = [this] { return active_alarms_payload(); };
   if (spool_) {
     hooks.load_batch = [this](std::uint64_t seq) { return spool_->read_batch(seq); };
     hooks.load_catalog = [this](std::uint64_t version) { return spool_->read_catalog(version); };
@@ -309,7 +310,9 @@ void agent::handle_alarm_events() {
                    e.sensor_key, value, limit, rule);
     }
   }
+  const bool changed = !alarm_events_.empty();
   alarm_events_.clear();
+  if (changed && publisher_) publisher_->alarms_changed();
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
@@ -505,7 +508,21 @@ agent_state_info agent::state(bool online, std::string reason) const {
   s.readings_dropped = publisher_->queue().dropped_readings();
   s.sensors = catalog_.sensors.size();
   s.readings_accepted = readings_accepted_;
+  s.alarms_critical = static_cast<std::uint32_t>(alarms_.active_count(alarm_severity::critical));
+  s.alarms_warning = static_cast<std::uint32_t>(alarms_.active_count(alarm_severity::warning));
   return s;
+}
+
+std::vector<active_alarm> agent::active_alarms() const {
+  std::vector<active_alarm> list = alarms_.active();
+  for (active_alarm& a : list) {
+    if (a.value) a.value = shown_value(catalog_.sensors[a.sensor], *a.value);
+  }
+  return list;
+}
+
+std::string agent::active_alarms_payload() const {
+  return encode_active_alarms({catalog_.version, boot_, unix_now_ms(), active_alarms()});
 }
 
 std::string agent::catalog_payload() const {
@@ -555,10 +572,9 @@ status_report agent::report(const report_request& request) const {
                            reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
                            m.unit, std::move(condition->limit), e.last_ok_ms, condition->level});
   }
-  for (active_alarm& a : alarms_.active()) {
+  for (active_alarm& a : active_alarms()) {
     const sensor_meta& m = catalog_.sensors[a.sensor];
     if (!request.match.empty() && !sensor_matches(request.match, m)) continue;
-    if (a.value) a.value = shown_value(m, *a.value);
     r.alarms.push_back({std::move(a), m.name, m.unit});
   }
   r.alarms_critical = alarms_.active_count(alarm_severity::critical);

@@ -124,6 +124,8 @@ class agent {
   // Alarm limits for the current catalog and rules; alarms of sensors that stay are kept.
   void configure_alarms();
   void handle_alarm_events();
+  std::vector<active_alarm> active_alarms() const;  // values quantised as on the wire
+  std::string active_alarms_payload() const;
   void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();
   void flush_batch();

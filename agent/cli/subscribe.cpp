@@ -65,6 +65,7 @@ class stream_printer {
     if (kind == "state") return on_state(topic, payload), 0;
     if (kind == "catalog") return on_catalog(topic, payload);
     if (kind == "data") return on_data(topic, payload);
+    if (topic.ends_with("/alarms/active")) return on_active_alarms(topic, payload), 0;
     return 0;
   }
 
@@ -74,11 +75,53 @@ class stream_printer {
   bool names_racks() const { return options_.site == "+" || options_.rack == "+"; }
 
  private:
-  // "site/rack" from racktel/v1/<site>/<rack>/<kind>.
+  // "site/rack" from racktel/v1/<site>/<rack>/<kind>[/...].
   static std::string rack_of(const std::string& topic) {
     const std::size_t site = std::string_view("racktel/v1/").size();
-    const std::size_t kind = topic.rfind('/');
-    return topic.size() > site && kind > site ? topic.substr(site, kind - site) : topic;
+    const std::size_t slash = topic.find('/', site);
+    const std::size_t end = slash == std::string::npos ? slash : topic.find('/', slash + 1);
+    return topic.size() > site && end != std::string::npos ? topic.substr(site, end - site) : topic;
+  }
+
+  void on_active_alarms(const std::string& topic, const std::string& payload) {
+    auto active = decode_active_alarms(payload);
+    if (!active) {
+      std::fprintf(stderr, "racktel subscribe: %s: not a valid ActiveAlarms (%zu bytes)\n", topic.c_str(),
+                   payload.size());
+      return;
+    }
+    std::size_t critical = 0;
+    for (const auto& a : active->alarms) critical += a.severity == alarm_severity::critical ? 1 : 0;
+    if (options_.json) {
+      json::array list;
+      for (const auto& a : active->alarms) {
+        list.push_back(json::object{{"sensor", a.sensor_key},
+                                    {"kind", alarm_kind_name(a.kind)},
+                                    {"severity", alarm_severity_name(a.severity)},
+                                    {"value", a.value ? json::value(*a.value) : json::value(nullptr)},
+                                    {"limit", a.limit},
+                                    {"threshold", a.threshold ? json::value(*a.threshold) : json::value(nullptr)},
+                                    {"rule", a.rule},
+                                    {"since_ms", a.since_ms}});
+      }
+      emit(topic, json::object{{"type", "alarms"},
+                               {"catalog_version", catalog_version_text(active->catalog_version)},
+                               {"time_ms", active->time_ms},
+                               {"active", std::move(list)}});
+    } else {
+      std::printf("%salarms   %zu active: %zu critical, %zu warning\n", who(topic).c_str(), active->alarms.size(),
+                  critical, active->alarms.size() - critical);
+      for (const auto& a : active->alarms) {
+        char value[32] = "-";
+        if (a.value) std::snprintf(value, sizeof value, "%g", *a.value);
+        char threshold[32] = "";
+        if (a.threshold) std::snprintf(threshold, sizeof threshold, " %g", *a.threshold);
+        std::printf("  %-8s %-36s %12s  %s%s  since %s UTC%s\n", alarm_severity_name(a.severity), a.sensor_key.c_str(),
+                    value, a.limit.c_str(), threshold, clock_time(a.since_ms).c_str(),
+                    a.rule.empty() ? "" : ("  (rule " + a.rule + ")").c_str());
+      }
+    }
+    std::fflush(stdout);
   }
 
   // The line prefix naming the rack, when several racks may be printed.
@@ -110,13 +153,17 @@ class stream_printer {
                         {"catalog_version", catalog_version_text(state->catalog_version)},
                         {"reason", state->reason},
                         {"readings_dropped", state->readings_dropped},
+                        {"alarms_critical", state->alarms_critical},
+                        {"alarms_warning", state->alarms_warning},
                         {"sensors", state->sensors}});
     } else {
-      std::printf("%sstate    %s  agent %s  boot %s%s%s  %llu sensors  %llu readings dropped\n", who(topic).c_str(),
-                  state->online ? "ONLINE " : "OFFLINE", state->version.c_str(),
+      std::printf("%sstate    %s  agent %s  boot %s%s%s  %llu sensors  %llu readings dropped  alarms: %u critical, "
+                  "%u warning\n",
+                  who(topic).c_str(), state->online ? "ONLINE " : "OFFLINE", state->version.c_str(),
                   to_hex(state->boot).substr(0, 8).c_str(), state->reason.empty() ? "" : "  reason: ",
                   state->reason.c_str(), static_cast<unsigned long long>(state->sensors),
-                  static_cast<unsigned long long>(state->readings_dropped));
+                  static_cast<unsigned long long>(state->readings_dropped), state->alarms_critical,
+                  state->alarms_warning);
     }
     std::fflush(stdout);
   }

@@ -238,6 +238,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   mark_descriptors_close_on_exec();  // Paho's socket is not opened close-on-exec
   publish_retained(topic_root_ + "/state", hooks_.online_state());
   publish_retained(topic_root_ + "/catalog", hooks_.catalog());
+  publish_retained(topic_root_ + "/alarms/active", hooks_.active_alarms());
   catalogs_sent_ = {hooks_.catalog_version()};
   pump();
   maybe_finish_stop();
@@ -346,6 +347,12 @@ void mqtt_publisher::catalog_changed() {
   catalogs_sent_.insert(hooks_.catalog_version());
   // The retained state names the catalog version and sensor count: it must not describe the old one.
   publish_retained(topic_root_ + "/state", hooks_.online_state());
+}
+
+void mqtt_publisher::alarms_changed() {
+  if (!status_.connected) return;
+  publish_retained(topic_root_ + "/alarms/active", hooks_.active_alarms());
+  publish_retained(topic_root_ + "/state", hooks_.online_state());  // it counts them
 }
 
 void mqtt_publisher::pump() {

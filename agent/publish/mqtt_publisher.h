@@ -53,6 +53,7 @@ class mqtt_publisher {
     std::function<std::string()> will_state;    // AgentState OFFLINE payload for the will
     std::function<std::string()> catalog;       // current Catalog payload
     std::function<std::uint64_t()> catalog_version;  // its version
+    std::function<std::string()> active_alarms;  // current ActiveAlarms payload
     // A backlog batch whose payload is only on disk, and an older catalog it refers to.
     std::function<std::optional<std::string>(std::uint64_t sequence)> load_batch;
     std::function<std::optional<std::string>(std::uint64_t version)> load_catalog;
@@ -77,6 +78,9 @@ class mqtt_publisher {
   // The catalog changed: republish it, and the state that names it, now if
   // connected (and at every connect anyway).
   void catalog_changed();
+  // The set of active alarms changed: republish it retained, and the state
+  // that counts it, now if connected (and at every connect anyway).
+  void alarms_changed();
   // Sends what is queued for up to `grace`, then publishes the OFFLINE state
   // (made by `offline_state` at that moment, after any batch still unsent has
   // been counted as dropped), disconnects and calls `done`.

@@ -396,6 +396,8 @@ std::string encode_agent_state(const agent_state_info& state) {
   out.set_readings_dropped(state.readings_dropped);
   out.set_sensors(state.sensors);
   out.set_readings_accepted(state.readings_accepted);
+  out.set_alarms_critical(state.alarms_critical);
+  out.set_alarms_warning(state.alarms_warning);
   return out.SerializeAsString();
 }
 
@@ -415,7 +417,61 @@ std::optional<agent_state_info> decode_agent_state(std::string_view bytes) {
   s.readings_dropped = in.readings_dropped();
   s.sensors = in.sensors();
   s.readings_accepted = in.readings_accepted();
+  s.alarms_critical = in.alarms_critical();
+  s.alarms_warning = in.alarms_warning();
   return s;
+}
+
+static_assert(static_cast<int>(alarm_kind::limit) == v1::ALARM_KIND_LIMIT &&
+              static_cast<int>(alarm_kind::state) == v1::ALARM_KIND_STATE &&
+              static_cast<int>(alarm_kind::failing) == v1::ALARM_KIND_FAILING);
+static_assert(static_cast<int>(alarm_severity::warning) == v1::ALARM_SEVERITY_WARNING &&
+              static_cast<int>(alarm_severity::critical) == v1::ALARM_SEVERITY_CRITICAL);
+
+std::string encode_active_alarms(const active_alarms_info& info) {
+  v1::ActiveAlarms out;
+  out.set_catalog_version(info.catalog_version);
+  out.set_boot_id(bytes_of(info.boot));
+  out.set_time_ms(info.time_ms);
+  for (const active_alarm& a : info.alarms) {
+    v1::Alarm& m = *out.add_alarms();
+    m.set_sensor(static_cast<std::uint32_t>(a.sensor));
+    m.set_sensor_key(a.sensor_key);
+    m.set_kind(static_cast<v1::AlarmKind>(a.kind));
+    m.set_severity(static_cast<v1::AlarmSeverity>(a.severity));
+    if (a.value) m.set_value(*a.value);
+    m.set_limit(a.limit);
+    if (a.threshold) m.set_threshold(*a.threshold);
+    m.set_rule(a.rule);
+    m.set_since_ms(a.since_ms);
+  }
+  return out.SerializeAsString();
+}
+
+std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, std::size_t max_alarms) {
+  v1::ActiveAlarms in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  if (static_cast<std::size_t>(in.alarms_size()) > max_alarms) return std::nullopt;
+  active_alarms_info info;
+  info.catalog_version = in.catalog_version();
+  info.boot = boot_of(in.boot_id());
+  info.time_ms = in.time_ms();
+  for (const v1::Alarm& m : in.alarms()) {
+    active_alarm a;
+    a.sensor = m.sensor();
+    a.sensor_key = m.sensor_key();
+    a.kind = m.kind() == v1::ALARM_KIND_STATE     ? alarm_kind::state
+             : m.kind() == v1::ALARM_KIND_FAILING ? alarm_kind::failing
+                                                  : alarm_kind::limit;
+    a.severity = m.severity() == v1::ALARM_SEVERITY_CRITICAL ? alarm_severity::critical : alarm_severity::warning;
+    if (m.has_value()) a.value = m.value();
+    a.limit = m.limit();
+    if (m.has_threshold()) a.threshold = m.threshold();
+    a.rule = m.rule();
+    a.since_ms = m.since_ms();
+    info.alarms.push_back(std::move(a));
+  }
+  return info;
 }
 
 bool reading_has_value(std::uint32_t status) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alarms/alarm_engine.h"
 #include "store/catalog.h"
 
 namespace racktel {
@@ -118,9 +119,22 @@ struct agent_state_info {
   std::uint64_t readings_dropped = 0;
   std::uint64_t sensors = 0;
   std::uint64_t readings_accepted = 0;
+  std::uint32_t alarms_critical = 0;
+  std::uint32_t alarms_warning = 0;
 };
 std::string encode_agent_state(const agent_state_info& state);
 std::optional<agent_state_info> decode_agent_state(std::string_view bytes);
+
+// The retained set of active alarms (ActiveAlarms).
+struct active_alarms_info {
+  std::uint64_t catalog_version = 0;
+  boot_id boot{};
+  std::int64_t time_ms = 0;
+  std::vector<active_alarm> alarms;
+};
+std::string encode_active_alarms(const active_alarms_info& info);
+// nullopt with `error` set when the payload is not a valid ActiveAlarms.
+std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, std::size_t max_alarms = 100000);
 
 // OK and OUT_OF_RANGE readings carry a value; the others do not.
 bool reading_has_value(std::uint32_t status);

@@ -80,3 +80,42 @@ sensor = "cdu.flow"
     assert lines[1].startswith("alarms     1 critical, ")
     assert lines[2].split()[:2] == ["critical", "rack/chip03.die_temp"]
     assert "crit_high 105" in lines[2]
+
+
+def decode_active(payload):
+    import racktel_stream
+    active = racktel_stream.pb.ActiveAlarms()
+    active.ParseFromString(payload)
+    return active
+
+
+def test_the_active_set_is_retained_for_a_console_that_connects_later_and_the_state_counts_it(start_agent, collector,
+                                                                                             broker):
+    from conftest import Collector
+    c = collector()
+    agent = start_agent(rack(110, HYSTERESIS))
+    wait_for(lambda: any(decode_active(m[2]).alarms for m in c.of("alarms/active")), what="the active set")
+    console = Collector(broker)  # connects after the alarm was raised
+    try:
+        wait_for(lambda: console.of("alarms/active") and console.states(), what="the retained messages")
+        message = console.of("alarms/active")[-1]
+        assert message[3] is True, "delivered as retained"
+        active = decode_active(message[2])
+        assert [(a.sensor_key, a.severity, a.kind, a.limit, a.threshold, a.value, a.rule) for a in active.alarms] == \
+            [("rack/chip03.die_temp", 2, 1, "crit_high", 105.0, 110.0, "die")]
+        assert active.catalog_version == int(agent.status()["catalog"]["version"], 16)
+        state = console.states()[-1]
+        assert (state.alarms_critical, state.alarms_warning) == (1, 0)
+        # The decoder shows it too.
+        out = subprocess.run([str(CLI), "subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01",
+                              "-n", "1", "--timeout", "20s"], capture_output=True, text=True, timeout=60)
+        assert "alarms   1 active: 1 critical, 0 warning" in out.stdout
+        assert "alarms: 1 critical, 0 warning" in out.stdout
+        line = next(l for l in out.stdout.splitlines() if "rack/chip03.die_temp" in l and "crit_high" in l)
+        assert line.split()[:3] == ["critical", "rack/chip03.die_temp", "110"]
+    finally:
+        console.close()
+
+    set_die(agent, 50)
+    wait_for(lambda: not decode_active(c.of("alarms/active")[-1][2]).alarms, what="an empty set once it cleared")
+    wait_for(lambda: c.states()[-1].alarms_critical == 0, what="the state's count back to 0")
