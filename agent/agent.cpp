@@ -63,6 +63,10 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
     spool_settings_ = spool_options{config_.state_dir + "/spool", config_.spool.segment_bytes, config_.spool.max_bytes};
     spool_ = std::make_unique<spool>(spool_settings_);
     batch_.continue_from(spool_->next_sequence());
+    // Alarm events have a spool of their own: their own sequence, never mixed with data.
+    alarm_spool_ = std::make_unique<spool>(
+        spool_options{config_.state_dir + "/alarm-spool", 64 * 1024, std::max<std::uint64_t>(1 << 20, config_.spool.max_bytes / 16)});
+    next_alarm_sequence_ = alarm_spool_->next_sequence();
   }
   mqtt_publisher::hooks hooks;
   hooks.online_state = [this] { return encode_agent_state(state(true, "")); };
@@ -74,6 +78,7 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
     hooks.load_batch = [this](std::uint64_t seq) { return spool_->read_batch(seq); };
     hooks.load_catalog = [this](std::uint64_t version) { return spool_->read_catalog(version); };
     hooks.delivered = [this](std::uint64_t seq) { spool_->acknowledge(seq); };
+    hooks.alarm_delivered = [this](std::uint64_t seq) { alarm_spool_->acknowledge(seq); };
   }
   publisher_ = std::make_unique<mqtt_publisher>(loop_, config_.mqtt, topic_root(config_), std::move(hooks),
                                                 config_.spool.replay_rate);
@@ -93,6 +98,10 @@ void agent::start() {
       publisher_->publish_batch({b.sequence, b.catalog_version, b.readings, {}, b.size, true, true});
     }
     if (!spool_->healthy()) watch_spool_health();
+    // Alarm events the last run could not deliver, in order, before any new one.
+    for (const spooled_batch& e : alarm_spool_->pending()) {
+      if (auto payload = alarm_spool_->read_batch(e.sequence)) publisher_->publish_alarm_event(e.sequence, *payload);
+    }
   }
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].polling) slots_[i].polling->start();
@@ -292,13 +301,25 @@ void agent::configure_alarms() {
 }
 
 void agent::handle_alarm_events() {
-  for (const alarm_event& e : alarm_events_) {
+  std::vector<std::pair<std::uint64_t, std::string>> to_send;
+  for (alarm_event& e : alarm_events_) {
+    if (e.value && e.sensor < catalog_.sensors.size()) e.value = shown_value(catalog_.sensors[e.sensor], *e.value);
+    // Stored before it is sent: an event the broker has not acknowledged survives an outage and a restart.
+    const std::uint64_t sequence = next_alarm_sequence_++;
+    std::string payload = encode_alarm_event({catalog_.version, boot_, sequence, e});
+    if (alarm_spool_) {
+      std::vector<spooled_batch> dropped;
+      if (!alarm_spool_->append_batch(sequence, catalog_.version, 1, e.time_ms, payload, dropped)) {
+        spdlog::warn("alarm event {} not stored: {}; sent from memory only", sequence, alarm_spool_->error());
+        alarm_spool_->retry();
+      }
+    }
+    to_send.emplace_back(sequence, std::move(payload));
     // A removed sensor's event names it by key; its index is no longer in the catalog.
     const sensor_meta* m = e.sensor < catalog_.sensors.size() && catalog_.sensors[e.sensor].key() == e.sensor_key
                                ? &catalog_.sensors[e.sensor]
                                : nullptr;
-    const std::string value =
-        e.value && m ? fmt::format(" {:g} {}", shown_value(*m, *e.value), m->unit) : std::string();
+    const std::string value = e.value && m ? fmt::format(" {:g} {}", *e.value, m->unit) : std::string();
     const std::string limit = e.threshold ? fmt::format(" {} {:g}", e.limit, *e.threshold) : " " + e.limit;
     const std::string rule = e.rule.empty() ? std::string() : " (rule " + e.rule + ")";
     if (e.raised) {
@@ -312,7 +333,11 @@ void agent::handle_alarm_events() {
   }
   const bool changed = !alarm_events_.empty();
   alarm_events_.clear();
-  if (changed && publisher_) publisher_->alarms_changed();
+  if (!changed) return;
+  if (alarm_spool_) alarm_spool_->sync();  // rare, and each one matters: on disk before it is sent
+  if (!publisher_) return;
+  for (auto& [sequence, payload] : to_send) publisher_->publish_alarm_event(sequence, std::move(payload));
+  publisher_->alarms_changed();
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {

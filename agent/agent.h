@@ -155,6 +155,8 @@ class agent {
   latest_table latest_;
   sensor_health health_;
   alarm_engine alarms_;
+  std::unique_ptr<spool> alarm_spool_;  // AlarmEvents not yet acknowledged; with the data spool
+  std::uint64_t next_alarm_sequence_ = 1;
   std::vector<alarm_event> alarm_events_;  // raised or cleared since they were last handled
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;

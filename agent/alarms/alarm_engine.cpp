@@ -52,10 +52,12 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
   // that of the old catalog; the key says which sensor it was.
   for (auto& [key, s] : previous) {
     if (s.value_alarm) {
-      out.push_back(event_of(0, s, s.value_alarm->at.side == 0 ? alarm_kind::state : alarm_kind::limit,
+      out.push_back(event_of(alarm_event::no_sensor, s, s.value_alarm->at.side == 0 ? alarm_kind::state : alarm_kind::limit,
                              *s.value_alarm, false, now_ms));
     }
-    if (s.failing_alarm) out.push_back(event_of(0, s, alarm_kind::failing, *s.failing_alarm, false, now_ms));
+    if (s.failing_alarm) {
+      out.push_back(event_of(alarm_event::no_sensor, s, alarm_kind::failing, *s.failing_alarm, false, now_ms));
+    }
   }
   sensors_ = std::move(next);
 }
@@ -154,8 +156,8 @@ void alarm_engine::observe_failure(std::size_t index, sensor_state& s, std::uint
 
 alarm_event alarm_engine::event_of(std::size_t index, const sensor_state& s, alarm_kind kind, const raised_alarm& a,
                                    bool raised, std::int64_t time_ms) {
-  return {index,   s.key,       kind,           severity_of(a.at.level), raised, a.value,
-          a.at.limit, a.at.threshold, s.limits.rule, time_ms};
+  return {index,      s.key,          kind,          severity_of(a.at.level), raised, a.value,
+          a.at.limit, a.at.threshold, s.limits.rule, time_ms,                 a.since_ms};
 }
 
 std::vector<active_alarm> alarm_engine::active() const {

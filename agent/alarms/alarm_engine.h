@@ -25,7 +25,10 @@ const char* alarm_kind_name(alarm_kind k);  // "limit", "state", "failing"
 // A change of an alarm. A `raised` event for an alarm that is already active
 // changes its severity (warning -> critical, or back while it clears).
 struct alarm_event {
-  std::size_t sensor = 0;  // index in the catalog the engine was configured with
+  // Index in the catalog the engine was configured with; no_sensor for a
+  // sensor that has just left it (its key still says which it was).
+  static constexpr std::size_t no_sensor = static_cast<std::size_t>(-1);
+  std::size_t sensor = 0;
   std::string sensor_key;  // driver/id
   alarm_kind kind = alarm_kind::limit;
   alarm_severity severity = alarm_severity::warning;
@@ -35,6 +38,7 @@ struct alarm_event {
   std::optional<double> threshold;  // the limit's value
   std::string rule;                 // the configuration rule that set the limit, empty for the catalog's
   std::int64_t time_ms = 0;         // the reading's time (for a removed sensor, the time of the change)
+  std::int64_t since_ms = 0;        // when the alarm was first raised
 };
 
 struct active_alarm {

@@ -66,6 +66,7 @@ class stream_printer {
     if (kind == "catalog") return on_catalog(topic, payload);
     if (kind == "data") return on_data(topic, payload);
     if (topic.ends_with("/alarms/active")) return on_active_alarms(topic, payload), 0;
+    if (kind == "alarms") return on_alarm_event(topic, payload), 0;
     return 0;
   }
 
@@ -81,6 +82,40 @@ class stream_printer {
     const std::size_t slash = topic.find('/', site);
     const std::size_t end = slash == std::string::npos ? slash : topic.find('/', slash + 1);
     return topic.size() > site && end != std::string::npos ? topic.substr(site, end - site) : topic;
+  }
+
+  void on_alarm_event(const std::string& topic, const std::string& payload) {
+    auto decoded = decode_alarm_event(payload);
+    if (!decoded) {
+      std::fprintf(stderr, "racktel subscribe: %s: not a valid AlarmEvent (%zu bytes)\n", topic.c_str(), payload.size());
+      return;
+    }
+    const alarm_event& e = decoded->event;
+    if (options_.json) {
+      emit(topic, json::object{{"type", "alarm"},
+                               {"sequence", decoded->sequence},
+                               {"boot_id", to_hex(decoded->boot)},
+                               {"raised", e.raised},
+                               {"time_ms", e.time_ms},
+                               {"sensor", e.sensor_key},
+                               {"kind", alarm_kind_name(e.kind)},
+                               {"severity", alarm_severity_name(e.severity)},
+                               {"value", e.value ? json::value(*e.value) : json::value(nullptr)},
+                               {"limit", e.limit},
+                               {"threshold", e.threshold ? json::value(*e.threshold) : json::value(nullptr)},
+                               {"rule", e.rule},
+                               {"since_ms", e.since_ms}});
+    } else {
+      char value[32] = "-";
+      if (e.value) std::snprintf(value, sizeof value, "%g", *e.value);
+      char threshold[32] = "";
+      if (e.threshold) std::snprintf(threshold, sizeof threshold, " %g", *e.threshold);
+      std::printf("%salarm    #%llu  %s  %s %-8s %-36s %12s  %s%s%s\n", who(topic).c_str(),
+                  static_cast<unsigned long long>(decoded->sequence), clock_time(e.time_ms).c_str(),
+                  e.raised ? "RAISED " : "CLEARED", alarm_severity_name(e.severity), e.sensor_key.c_str(), value,
+                  e.limit.c_str(), threshold, e.rule.empty() ? "" : ("  (rule " + e.rule + ")").c_str());
+    }
+    std::fflush(stdout);
   }
 
   void on_active_alarms(const std::string& topic, const std::string& payload) {

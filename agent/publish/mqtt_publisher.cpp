@@ -298,6 +298,7 @@ void mqtt_publisher::on_connection_lost(const std::string& cause) {
   queue_.retry_all_in_flight();
   queue_.make_all_backlog();
   publishes_.clear();
+  requeue_alarm_events();
   refusal_pause_.reset();
   replay_timer_.reset();
   if (stopping_) {
@@ -355,9 +356,53 @@ void mqtt_publisher::alarms_changed() {
   publish_retained(topic_root_ + "/state", hooks_.online_state());  // it counts them
 }
 
+void mqtt_publisher::publish_alarm_event(std::uint64_t sequence, std::string payload) {
+  // A storm of flapping alarms must not eat the agent's memory: the oldest go
+  // first (the alarm spool still holds them for the next start).
+  constexpr std::size_t cap = 100000;
+  while (alarm_queue_.size() >= cap) {
+    auto oldest = std::find_if(alarm_queue_.begin(), alarm_queue_.end(), [](const auto& e) { return !e.second.in_flight; });
+    if (oldest == alarm_queue_.end()) break;
+    alarm_queue_.erase(oldest);
+    ++status_.alarm_events_dropped;
+  }
+  alarm_queue_[sequence] = {std::move(payload), false};
+  status_.alarm_events_waiting = alarm_queue_.size();
+  pump();
+}
+
+bool mqtt_publisher::send_alarms() {
+  for (auto& [sequence, entry] : alarm_queue_) {
+    if (queue_.in_flight() + alarms_in_flight_ >= config_.max_inflight) break;
+    if (entry.in_flight) continue;
+    const std::uint64_t id = next_publish_id_++;
+    publishes_[id] = {sequence, std::chrono::steady_clock::now(), true};
+    watch_acknowledgements();
+    try {
+      client_->publish(mqtt::make_message(topic_root_ + "/alarms", entry.payload, 1, false), as_context(id),
+                       *publish_listener_);
+    } catch (const mqtt::exception& e) {
+      publishes_.erase(id);
+      ++status_.publish_failures;
+      status_.last_error = std::string("publish refused: ") + e.what();
+      return false;
+    }
+    entry.in_flight = true;
+    ++alarms_in_flight_;
+  }
+  return true;
+}
+
+void mqtt_publisher::requeue_alarm_events() {
+  for (auto& [sequence, entry] : alarm_queue_) entry.in_flight = false;
+  alarms_in_flight_ = 0;
+}
+
 void mqtt_publisher::pump() {
   if (refusal_pause_ || !status_.connected) return;
-  while (queue_.in_flight() < config_.max_inflight) {
+  // Alarms first: they are what the on-call engineer is waiting for.
+  if (!send_alarms()) return;
+  while (queue_.in_flight() + alarms_in_flight_ < config_.max_inflight) {
     if (outgoing_batch* live = queue_.send_next_live()) {
       if (!send(*live, false)) break;
       continue;
@@ -437,7 +482,33 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
   auto it = publishes_.find(publish_id);
   if (it == publishes_.end()) return;  // from a connection that is gone; already requeued
   const std::uint64_t sequence = it->second.sequence;
+  const bool alarm = it->second.alarm;
   publishes_.erase(it);
+  if (alarm) {
+    auto entry = alarm_queue_.find(sequence);
+    if (entry != alarm_queue_.end() && entry->second.in_flight) {
+      --alarms_in_flight_;
+      if (ok) {
+        alarm_queue_.erase(entry);
+        ++status_.alarm_events_published;
+        if (hooks_.alarm_delivered) hooks_.alarm_delivered(sequence);
+      } else {
+        entry->second.in_flight = false;  // sent again at the next pump, still in order
+        ++status_.publish_failures;
+        status_.last_error = "publish of alarm event " + std::to_string(sequence) + " failed: " + error;
+      }
+    }
+    status_.alarm_events_waiting = alarm_queue_.size();
+    if (!ok && !refusal_pause_ && status_.connected) {
+      refusal_pause_ = loop_.after(backoff(refusals_in_a_row_++), [this] {
+        refusal_pause_.reset();
+        pump();
+      });
+    }
+    pump();
+    maybe_finish_stop();
+    return;
+  }
   if (ok) {
     refusals_in_a_row_ = 0;
     if (auto batch = queue_.acknowledge(sequence)) {
@@ -509,6 +580,7 @@ void mqtt_publisher::stop(std::function<std::string()> offline_state, std::chron
     // What is not in the spool cannot wait for the next start: count it as lost.
     queue_.abandon_not_durable();
     publishes_.clear();
+    requeue_alarm_events();
     if (status_.connected && !offline_sent_) {
       offline_sent_ = true;
       publish_retained(topic_root_ + "/state", offline_state_());
@@ -526,7 +598,7 @@ void mqtt_publisher::stop(std::function<std::string()> offline_state, std::chron
 
 void mqtt_publisher::maybe_finish_stop() {
   if (!stopping_ || offline_sent_ || !status_.connected) return;
-  if (queue_.waiting_live() > 0 || queue_.in_flight() > 0) return;
+  if (queue_.waiting_live() > 0 || queue_.in_flight() > 0 || !alarm_queue_.empty()) return;
   offline_sent_ = true;
   // The retained listener disconnects once the offline state is acknowledged.
   publish_retained(topic_root_ + "/state", offline_state_());

@@ -37,6 +37,9 @@ struct publisher_status {
   unsigned reconnect_attempt = 0;   // failed or short-lived connections in a row (the back-off step)
   std::string last_error;
   std::uint64_t batches_published = 0;
+  std::uint64_t alarm_events_published = 0;  // acknowledged by the broker
+  std::uint64_t alarm_events_waiting = 0;    // queued or in flight
+  std::uint64_t alarm_events_dropped = 0;    // over the in-memory cap (the alarm spool still has them)
   std::uint64_t readings_published = 0;
   std::uint64_t bytes_published = 0;
   std::uint64_t publish_failures = 0;
@@ -59,6 +62,8 @@ class mqtt_publisher {
     std::function<std::optional<std::string>(std::uint64_t version)> load_catalog;
     // The broker acknowledged the batch (PUBACK < 0x80).
     std::function<void(std::uint64_t sequence)> delivered;
+    // ... or the alarm event.
+    std::function<void(std::uint64_t sequence)> alarm_delivered;
   };
 
   // `replay_rate`: readings per second the backlog is drained at, on top of live data.
@@ -71,6 +76,9 @@ class mqtt_publisher {
   void start();
   // A new batch: live when connected, backlog otherwise.
   void publish_batch(outgoing_batch batch);
+  // An AlarmEvent: sent on .../alarms ahead of any data, in sequence order,
+  // QoS 1, again after every lost connection until the broker acknowledges it.
+  void publish_alarm_event(std::uint64_t sequence, std::string payload);
   // The spool dropped a batch to stay under its cap.
   void drop_batch(std::uint64_t sequence) { queue_.drop(sequence); }
   // The spool failed to sync a batch it had accepted.
@@ -132,7 +140,17 @@ class mqtt_publisher {
   struct pending_publish {
     std::uint64_t sequence;
     std::chrono::steady_clock::time_point sent;
+    bool alarm = false;  // an AlarmEvent, not a DataBatch
   };
+  // AlarmEvents not yet acknowledged, by sequence: few and small, so all in memory (capped).
+  struct alarm_entry {
+    std::string payload;
+    bool in_flight = false;
+  };
+  std::map<std::uint64_t, alarm_entry> alarm_queue_;
+  std::size_t alarms_in_flight_ = 0;
+  bool send_alarms();                 // false when the connection refused
+  void requeue_alarm_events();        // the connection is gone: all wait again
   std::map<std::uint64_t, pending_publish> publishes_;  // by publish id, this connection
   std::unique_ptr<timer_handle> ack_timer_;
   std::unique_ptr<timer_handle> stable_timer_;  // resets the back-off once a connection has lasted

@@ -428,22 +428,78 @@ static_assert(static_cast<int>(alarm_kind::limit) == v1::ALARM_KIND_LIMIT &&
 static_assert(static_cast<int>(alarm_severity::warning) == v1::ALARM_SEVERITY_WARNING &&
               static_cast<int>(alarm_severity::critical) == v1::ALARM_SEVERITY_CRITICAL);
 
+namespace {
+
+void fill_alarm(v1::Alarm& m, std::size_t sensor, const std::string& key, alarm_kind kind, alarm_severity severity,
+                const std::optional<double>& value, const std::string& limit, const std::optional<double>& threshold,
+                const std::string& rule, std::int64_t since_ms) {
+  m.set_sensor(sensor > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(sensor));
+  m.set_sensor_key(key);
+  m.set_kind(static_cast<v1::AlarmKind>(kind));
+  m.set_severity(static_cast<v1::AlarmSeverity>(severity));
+  if (value) m.set_value(*value);
+  m.set_limit(limit);
+  if (threshold) m.set_threshold(*threshold);
+  m.set_rule(rule);
+  m.set_since_ms(since_ms);
+}
+
+alarm_kind kind_of(const v1::Alarm& m) {
+  return m.kind() == v1::ALARM_KIND_STATE     ? alarm_kind::state
+         : m.kind() == v1::ALARM_KIND_FAILING ? alarm_kind::failing
+                                              : alarm_kind::limit;
+}
+
+alarm_severity severity_of(const v1::Alarm& m) {
+  return m.severity() == v1::ALARM_SEVERITY_CRITICAL ? alarm_severity::critical : alarm_severity::warning;
+}
+
+}  // namespace
+
+std::string encode_alarm_event(const alarm_event_info& info) {
+  v1::AlarmEvent out;
+  out.set_catalog_version(info.catalog_version);
+  out.set_boot_id(bytes_of(info.boot));
+  out.set_sequence(info.sequence);
+  const alarm_event& e = info.event;
+  out.set_raised(e.raised);
+  out.set_time_ms(e.time_ms);
+  fill_alarm(*out.mutable_alarm(), e.sensor, e.sensor_key, e.kind, e.severity, e.value, e.limit, e.threshold, e.rule,
+             e.since_ms);
+  return out.SerializeAsString();
+}
+
+std::optional<alarm_event_info> decode_alarm_event(std::string_view bytes) {
+  v1::AlarmEvent in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  alarm_event_info info;
+  info.catalog_version = in.catalog_version();
+  info.boot = boot_of(in.boot_id());
+  info.sequence = in.sequence();
+  const v1::Alarm& m = in.alarm();
+  alarm_event& e = info.event;
+  e.sensor = m.sensor() == UINT32_MAX ? alarm_event::no_sensor : m.sensor();
+  e.sensor_key = m.sensor_key();
+  e.kind = kind_of(m);
+  e.severity = severity_of(m);
+  e.raised = in.raised();
+  if (m.has_value()) e.value = m.value();
+  e.limit = m.limit();
+  if (m.has_threshold()) e.threshold = m.threshold();
+  e.rule = m.rule();
+  e.time_ms = in.time_ms();
+  e.since_ms = m.since_ms();
+  return info;
+}
+
 std::string encode_active_alarms(const active_alarms_info& info) {
   v1::ActiveAlarms out;
   out.set_catalog_version(info.catalog_version);
   out.set_boot_id(bytes_of(info.boot));
   out.set_time_ms(info.time_ms);
   for (const active_alarm& a : info.alarms) {
-    v1::Alarm& m = *out.add_alarms();
-    m.set_sensor(static_cast<std::uint32_t>(a.sensor));
-    m.set_sensor_key(a.sensor_key);
-    m.set_kind(static_cast<v1::AlarmKind>(a.kind));
-    m.set_severity(static_cast<v1::AlarmSeverity>(a.severity));
-    if (a.value) m.set_value(*a.value);
-    m.set_limit(a.limit);
-    if (a.threshold) m.set_threshold(*a.threshold);
-    m.set_rule(a.rule);
-    m.set_since_ms(a.since_ms);
+    fill_alarm(*out.add_alarms(), a.sensor, a.sensor_key, a.kind, a.severity, a.value, a.limit, a.threshold, a.rule,
+               a.since_ms);
   }
   return out.SerializeAsString();
 }
@@ -460,10 +516,8 @@ std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, s
     active_alarm a;
     a.sensor = m.sensor();
     a.sensor_key = m.sensor_key();
-    a.kind = m.kind() == v1::ALARM_KIND_STATE     ? alarm_kind::state
-             : m.kind() == v1::ALARM_KIND_FAILING ? alarm_kind::failing
-                                                  : alarm_kind::limit;
-    a.severity = m.severity() == v1::ALARM_SEVERITY_CRITICAL ? alarm_severity::critical : alarm_severity::warning;
+    a.kind = kind_of(m);
+    a.severity = severity_of(m);
     if (m.has_value()) a.value = m.value();
     a.limit = m.limit();
     if (m.has_threshold()) a.threshold = m.threshold();

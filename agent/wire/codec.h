@@ -136,6 +136,16 @@ std::string encode_active_alarms(const active_alarms_info& info);
 // nullopt with `error` set when the payload is not a valid ActiveAlarms.
 std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, std::size_t max_alarms = 100000);
 
+// One AlarmEvent, on .../alarms.
+struct alarm_event_info {
+  std::uint64_t catalog_version = 0;
+  boot_id boot{};
+  std::uint64_t sequence = 0;
+  alarm_event event;
+};
+std::string encode_alarm_event(const alarm_event_info& info);
+std::optional<alarm_event_info> decode_alarm_event(std::string_view bytes);
+
 // OK and OUT_OF_RANGE readings carry a value; the others do not.
 bool reading_has_value(std::uint32_t status);
 const char* reading_status_name(std::uint32_t status);  // "ok", "error", ...

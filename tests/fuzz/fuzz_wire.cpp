@@ -1,5 +1,6 @@
 // The wire decoders, on bytes from a broker: a catalog, then a batch decoded
-// against it, and the state message. Input: u32 catalog length | catalog | batch.
+// against it, and the state and alarm messages. Input: u32 catalog length |
+// catalog | batch (the state and alarm decoders take the whole input).
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -12,6 +13,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_payload_bytes = 1U << 20U;
   limits.max_sensors = 4096;
   (void)racktel::decode_agent_state(bytes);
+  if (auto event = racktel::decode_alarm_event(bytes)) {
+    // A sensor index that does not fit 32 bits is the "left the catalog" marker, nothing else.
+    if (event->event.sensor > UINT32_MAX && event->event.sensor != racktel::alarm_event::no_sensor) __builtin_trap();
+  }
+  if (auto active = racktel::decode_active_alarms(bytes, 4096)) {
+    if (active->alarms.size() > 4096) __builtin_trap();
+  }
   (void)racktel::peek_batch_header(bytes);
   std::uint32_t catalog_length = 0;
   if (bytes.size() < 4) return 0;

@@ -119,3 +119,67 @@ def test_the_active_set_is_retained_for_a_console_that_connects_later_and_the_st
     set_die(agent, 50)
     wait_for(lambda: not decode_active(c.of("alarms/active")[-1][2]).alarms, what="an empty set once it cleared")
     wait_for(lambda: c.states()[-1].alarms_critical == 0, what="the state's count back to 0")
+
+
+def events(collector):
+    import racktel_stream
+    out = []
+    for m in collector.of("alarms"):
+        e = racktel_stream.pb.AlarmEvent()
+        e.ParseFromString(m[2])
+        out.append(e)
+    return out
+
+
+def test_alarm_events_are_published_at_once_in_order_and_survive_an_outage_and_a_restart(start_agent, collector,
+                                                                                      broker, tmp_path):
+    c = collector()
+    agent = start_agent(rack(95, HYSTERESIS))
+    wait_for(lambda: events(c), what="the first alarm event")
+    first = events(c)[0]
+    assert (first.raised, first.sequence, first.alarm.sensor_key, first.alarm.severity, first.alarm.limit,
+            first.alarm.value, first.alarm.threshold, first.alarm.rule) == \
+        (True, 1, "rack/chip03.die_temp", 1, "warn_high", 95.0, 90.0, "die")
+    assert first.boot_id.hex() == agent.status()["boot_id"]
+    assert first.catalog_version == int(agent.status()["catalog"]["version"], 16)
+
+    # Raised while the broker is away: stored, and delivered once it is back, in order.
+    def escalated(status):
+        return any(a["severity"] == "critical" for a in status["alarms"]["active"])
+    wait_for(lambda: agent.status()["alarms"]["events_waiting"] == 0, what="the first event acknowledged")
+    broker.stop()
+    c.close()
+    set_die_offline = re.sub(r"value = [0-9.]+", "value = 110", agent.config.read_text())
+    agent.config.write_text(set_die_offline)
+    subprocess.run([str(CLI), "reload", "--socket", str(agent.socket)], capture_output=True, timeout=60, check=True)
+    wait_for(lambda: escalated(agent.status()) and agent.status()["alarms"]["events_waiting"] >= 1,
+             what="an alarm raised during the outage")
+    broker.start()
+    from conftest import Collector
+    after = Collector(broker)
+    try:
+        wait_for(lambda: agent.status()["alarms"]["events_waiting"] == 0, what="the event delivered after the outage")
+        seen = events(c) + events(after)
+        assert [e.sequence for e in seen] == list(range(1, len(seen) + 1)), "in order, none lost"
+        assert seen[-1].raised and seen[-1].alarm.severity == 2 and seen[-1].alarm.since_ms == first.alarm.since_ms
+
+        # A restart: the sequence continues, and an event the old run could not deliver is replayed.
+        broker.stop()
+        set_die_cleared = re.sub(r"value = [0-9.]+", "value = 50", agent.config.read_text())
+        agent.config.write_text(set_die_cleared)
+        subprocess.run([str(CLI), "reload", "--socket", str(agent.socket)], capture_output=True, timeout=60, check=True)
+        wait_for(lambda: not agent.status()["alarms"]["active"], what="the clear, during another outage")
+        agent.stop()
+        broker.start()
+        late = Collector(broker)
+        try:
+            agent.start()  # the same state directory
+            wait_for(lambda: events(late), what="the replayed clear")
+            cleared = events(late)[0]
+            assert not cleared.raised and cleared.sequence == seen[-1].sequence + 1
+            assert cleared.boot_id == first.boot_id, "replayed from the alarm spool, as the old run made it"
+            assert agent.status()["boot_id"] != first.boot_id.hex()
+        finally:
+            late.close()
+    finally:
+        after.close()

@@ -406,3 +406,66 @@ TEST_CASE("decoder boundaries: the last valid index and position decode, one mor
   CHECK_FALSE(one_past.batch);
   CHECK(one_past.error == "scan 0: status position 2 is out of range (2 readings)");
 }
+
+TEST_CASE("alarm events and the active set round-trip, and garbage is refused") {
+  alarm_event e;
+  e.sensor = 12;
+  e.sensor_key = "rack/chip12.die_temp";
+  e.kind = alarm_kind::limit;
+  e.severity = alarm_severity::critical;
+  e.raised = true;
+  e.value = 106.2;
+  e.limit = "crit_high";
+  e.threshold = 105.0;
+  e.rule = "die hot";
+  e.time_ms = 1795838785702;
+  e.since_ms = 1795838780000;
+  const std::string bytes = encode_alarm_event({0xABCDEF0123456789ULL, boot_id{}, 42, e});
+  auto back = decode_alarm_event(bytes);
+  REQUIRE(back);
+  CHECK(back->catalog_version == 0xABCDEF0123456789ULL);
+  CHECK(back->sequence == 42);
+  const alarm_event& b = back->event;
+  CHECK(b.sensor == 12);
+  CHECK(b.sensor_key == e.sensor_key);
+  CHECK(b.kind == alarm_kind::limit);
+  CHECK(b.severity == alarm_severity::critical);
+  CHECK(b.raised);
+  CHECK(b.value == 106.2);
+  CHECK(b.threshold == 105.0);
+  CHECK(b.rule == "die hot");
+  CHECK(b.time_ms == e.time_ms);
+  CHECK(b.since_ms == e.since_ms);
+
+  // A cleared failing alarm of a sensor that has left the catalog: no value, no index.
+  alarm_event gone;
+  gone.sensor = alarm_event::no_sensor;
+  gone.sensor_key = "rack/tray03.leak";
+  gone.kind = alarm_kind::failing;
+  gone.raised = false;
+  gone.limit = "stale";
+  auto cleared = decode_alarm_event(encode_alarm_event({1, boot_id{}, 43, gone}));
+  REQUIRE(cleared);
+  CHECK(cleared->event.sensor == alarm_event::no_sensor);
+  CHECK_FALSE(cleared->event.value);
+  CHECK_FALSE(cleared->event.threshold);
+  CHECK_FALSE(cleared->event.raised);
+  CHECK(cleared->event.kind == alarm_kind::failing);
+
+  active_alarms_info set{7, boot_id{}, 1000, {}};
+  set.alarms.push_back({3, "rack/chip03.die_temp", alarm_kind::limit, alarm_severity::warning, 95.0, "warn_high", 90.0,
+                        "", 900});
+  set.alarms.push_back({9, "rack/tray01.leak", alarm_kind::state, alarm_severity::critical, 1.0, "state",
+                        std::nullopt, "leaks", 950});
+  auto active = decode_active_alarms(encode_active_alarms(set));
+  REQUIRE(active);
+  REQUIRE(active->alarms.size() == 2);
+  CHECK(active->alarms[1].kind == alarm_kind::state);
+  CHECK(active->alarms[1].rule == "leaks");
+  CHECK_FALSE(active->alarms[1].threshold);
+  // More alarms than the reader accepts is refused, at the limit accepted.
+  CHECK(decode_active_alarms(encode_active_alarms(set), 2));
+  CHECK_FALSE(decode_active_alarms(encode_active_alarms(set), 1));
+  CHECK_FALSE(decode_alarm_event("\xff\xff\xff garbage"));
+  CHECK_FALSE(decode_active_alarms("\xff\xff\xff garbage"));
+}
