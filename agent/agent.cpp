@@ -78,7 +78,7 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
     hooks.load_batch = [this](std::uint64_t seq) { return spool_->read_batch(seq); };
     hooks.load_catalog = [this](std::uint64_t version) { return spool_->read_catalog(version); };
     hooks.delivered = [this](std::uint64_t seq) { spool_->acknowledge(seq); };
-    hooks.alarm_delivered = [this](std::uint64_t seq) { alarm_spool_->acknowledge(seq); };
+    hooks.alarm_delivered = [this](std::uint64_t seq) { alarm_delivered(seq); };
   }
   publisher_ = std::make_unique<mqtt_publisher>(loop_, config_.mqtt, topic_root(config_), std::move(hooks),
                                                 config_.spool.replay_rate);
@@ -300,7 +300,22 @@ void agent::configure_alarms() {
   handle_alarm_events();
 }
 
-void agent::handle_alarm_events() {
+void agent::alarm_delivered(std::uint64_t sequence) {
+  if (alarm_spool_) alarm_spool_->acknowledge(sequence);
+  auto it = alarm_origin_.find(sequence);
+  if (it == alarm_origin_.end()) return;  // replayed from an earlier run
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - it->second);
+  alarm_origin_.erase(it);
+  constexpr std::size_t kept = 4096;
+  const auto value = static_cast<std::uint32_t>(std::min<std::int64_t>(us.count(), UINT32_MAX));
+  if (alarm_latency_us_.size() < kept) {
+    alarm_latency_us_.push_back(value);
+  } else {
+    alarm_latency_us_[alarm_latency_next_++ % kept] = value;
+  }
+}
+
+void agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
   std::vector<std::pair<std::uint64_t, std::string>> to_send;
   for (alarm_event& e : alarm_events_) {
     if (e.value && e.sensor < catalog_.sensors.size()) e.value = shown_value(catalog_.sensors[e.sensor], *e.value);
@@ -315,6 +330,8 @@ void agent::handle_alarm_events() {
       }
     }
     to_send.emplace_back(sequence, std::move(payload));
+    alarm_origin_.emplace(sequence, origin);
+    if (alarm_origin_.size() > 100000) alarm_origin_.erase(alarm_origin_.begin());  // never acknowledged: stop timing
     // A removed sensor's event names it by key; its index is no longer in the catalog.
     const sensor_meta* m = e.sensor < catalog_.sensors.size() && catalog_.sensors[e.sensor].key() == e.sensor_key
                                ? &catalog_.sensors[e.sensor]
@@ -390,6 +407,7 @@ void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
 
 void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
   if (shutting_down_) return;
+  const auto arrived = std::chrono::steady_clock::now();
   auto found = std::find_if(slots_.begin(), slots_.end(), [&](const driver_slot& x) { return x.id == slot_id; });
   if (found == slots_.end()) return;  // from an instance a reload has just replaced
   driver_slot& slot = *found;
@@ -417,7 +435,7 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
     out.readings.push_back({static_cast<std::uint32_t>(global), status, sample.value});
   }
   readings_accepted_ += out.readings.size();
-  if (!alarm_events_.empty()) handle_alarm_events();
+  if (!alarm_events_.empty()) handle_alarm_events(arrived);
   if (batch_.add(std::move(out))) flush_batch();
 }
 
@@ -601,6 +619,14 @@ status_report agent::report(const report_request& request) const {
     const sensor_meta& m = catalog_.sensors[a.sensor];
     if (!request.match.empty() && !sensor_matches(request.match, m)) continue;
     r.alarms.push_back({std::move(a), m.name, m.unit});
+  }
+  if (!alarm_latency_us_.empty()) {
+    std::vector<std::uint32_t> sorted = alarm_latency_us_;
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) {
+      return static_cast<double>(sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))]) / 1000.0;
+    };
+    r.alarm_latency = {sorted.size(), at(0.5), at(0.99), static_cast<double>(sorted.back()) / 1000.0};
   }
   r.alarms_critical = alarms_.active_count(alarm_severity::critical);
   r.alarms_warning = alarms_.active_count(alarm_severity::warning);

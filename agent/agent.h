@@ -3,7 +3,9 @@
 // main loop; lanes and Paho hand their results over with post.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -123,7 +125,9 @@ class agent {
   void rebuild_catalog(std::optional<prepared_catalog> prepared = std::nullopt);
   // Alarm limits for the current catalog and rules; alarms of sensors that stay are kept.
   void configure_alarms();
-  void handle_alarm_events();
+  // `origin`: when the read that caused the events ended (its scan reached the loop).
+  void handle_alarm_events(std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now());
+  void alarm_delivered(std::uint64_t sequence);
   std::vector<active_alarm> active_alarms() const;  // values quantised as on the wire
   std::string active_alarms_payload() const;
   void on_scan(std::uint64_t slot_id, instance_scan scan);
@@ -157,6 +161,10 @@ class agent {
   alarm_engine alarms_;
   std::unique_ptr<spool> alarm_spool_;  // AlarmEvents not yet acknowledged; with the data spool
   std::uint64_t next_alarm_sequence_ = 1;
+  // Alarm latency, from the end of the read to the broker's PUBACK of its event.
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> alarm_origin_;  // by sequence, until acknowledged
+  std::vector<std::uint32_t> alarm_latency_us_;  // the last 4096, a ring
+  std::size_t alarm_latency_next_ = 0;
   std::vector<alarm_event> alarm_events_;  // raised or cleared since they were last handled
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;

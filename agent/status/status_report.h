@@ -158,6 +158,11 @@ struct status_report {
   std::vector<alarm_report> alarms;  // every active alarm, most severe first
   std::uint64_t alarms_critical = 0;
   std::uint64_t alarms_warning = 0;
+  // From the end of the read to the broker's PUBACK of the AlarmEvent, over the last 4096 events.
+  struct latency {
+    std::size_t count = 0;
+    double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  } alarm_latency;
 
   std::vector<driver_report> drivers;
   std::vector<sensor_attention> attention;  // capped; see attention_total
