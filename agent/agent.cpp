@@ -78,8 +78,8 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
     hooks.load_batch = [this](std::uint64_t seq) { return spool_->read_batch(seq); };
     hooks.load_catalog = [this](std::uint64_t version) { return spool_->read_catalog(version); };
     hooks.delivered = [this](std::uint64_t seq) { spool_->acknowledge(seq); };
-    hooks.alarm_delivered = [this](std::uint64_t seq) { alarm_delivered(seq); };
   }
+  hooks.alarm_delivered = [this](std::uint64_t seq) { alarm_delivered(seq); };
   publisher_ = std::make_unique<mqtt_publisher>(loop_, config_.mqtt, topic_root(config_), std::move(hooks),
                                                 config_.spool.replay_rate);
 }

@@ -18,4 +18,10 @@ void mark_descriptors_close_on_exec();
 // Sets FD_CLOEXEC on one descriptor.
 void set_close_on_exec(int fd);
 
+// Sets TCP_NODELAY on every TCP socket the process holds. Paho opens its
+// broker socket without it and offers no way to set it: a small publish (an
+// alarm event) written while the previous segment is unacknowledged then
+// waits for the broker's delayed ACK (Nagle), ~40 ms. Returns how many were set.
+int disable_nagle_on_tcp_sockets();
+
 }  // namespace racktel

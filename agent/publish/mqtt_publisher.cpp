@@ -236,6 +236,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   ++status_.connects;
   spdlog::info("mqtt: connected to {}", status_.server);
   mark_descriptors_close_on_exec();  // Paho's socket is not opened close-on-exec
+  disable_nagle_on_tcp_sockets();    // nor with TCP_NODELAY: alarm events must not wait ~40 ms for an ACK
   publish_retained(topic_root_ + "/state", hooks_.online_state());
   publish_retained(topic_root_ + "/catalog", hooks_.catalog());
   publish_retained(topic_root_ + "/alarms/active", hooks_.active_alarms());
