@@ -29,7 +29,9 @@ def test_every_sim_sensor_arrives_with_the_modelled_value(start_agent, collector
         if expected == "out_of_range":
             ok = status == "out_of_range"
         else:
-            ok = status == "ok" and abs(value - float(expected)) <= resolution[key] / 2 + 1e-9 * abs(float(expected))
+            # Within half a quantum; at a rounding boundary (916.500006 at 1 W) float noise in the
+            # model's evaluation (the agent's and sim_predict's) may round either way.
+            ok = status == "ok" and abs(value - float(expected)) <= resolution[key] / 2 + 1e-5 * abs(float(expected))
         if not ok:
             mismatches.append((key, t, status, value, expected))
     assert not mismatches, f"{len(mismatches)} readings differ from the model, e.g. {mismatches[:5]}"
