@@ -1,11 +1,16 @@
 #include "agent.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "common/descriptors.h"
@@ -92,6 +97,7 @@ void agent::start() {
   open_drivers();
   mark_descriptors_close_on_exec();  // whatever the drivers' libraries opened
   rebuild_catalog();
+  restore_active_alarms();
   if (spool_) {
     // What the last run could not deliver goes out first, as backlog, oldest first.
     for (const spooled_batch& b : spool_->pending()) {
@@ -300,6 +306,36 @@ void agent::configure_alarms() {
   handle_alarm_events();
 }
 
+std::string agent::active_alarms_path() const { return config_.state_dir + "/active-alarms"; }
+
+void agent::save_active_alarms() const {
+  // Written whole and renamed, never synced: after a power loss an older set
+  // (or none) only means that some alarms are raised again.
+  const std::string path = active_alarms_path();
+  const std::string temp = path + ".tmp";
+  const std::string bytes = active_alarms_payload();
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+  const bool written = fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  if (fd >= 0) ::close(fd);
+  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+    spdlog::warn("alarms: cannot save the active set to {}: {}", path, std::strerror(errno));
+  }
+}
+
+void agent::restore_active_alarms() {
+  std::ifstream in(active_alarms_path(), std::ios::binary);
+  if (!in) return;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto saved = decode_active_alarms(bytes);
+  if (!saved) {
+    spdlog::warn("alarms: {} is not a valid active set; ignored", active_alarms_path());
+    return;
+  }
+  alarms_.restore(saved->alarms);
+  const std::size_t restored = alarms_.active().size();
+  if (restored > 0) spdlog::info("alarms: {} active when the agent stopped, kept until a reading says otherwise", restored);
+}
+
 void agent::alarm_delivered(std::uint64_t sequence) {
   if (alarm_spool_) alarm_spool_->acknowledge(sequence);
   auto it = alarm_origin_.find(sequence);
@@ -352,6 +388,7 @@ void agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
   alarm_events_.clear();
   if (!changed) return;
   if (alarm_spool_) alarm_spool_->sync();  // rare, and each one matters: on disk before it is sent
+  save_active_alarms();
   if (!publisher_) return;
   for (auto& [sequence, payload] : to_send) publisher_->publish_alarm_event(sequence, std::move(payload));
   publisher_->alarms_changed();

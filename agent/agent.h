@@ -130,6 +130,11 @@ class agent {
   void alarm_delivered(std::uint64_t sequence);
   std::vector<active_alarm> active_alarms() const;  // values quantised as on the wire
   std::string active_alarms_payload() const;
+  // <state_dir>/active-alarms: the active set, so that a restart neither
+  // forgets nor raises again what was already raised.
+  std::string active_alarms_path() const;
+  void save_active_alarms() const;
+  void restore_active_alarms();
   void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();
   void flush_batch();

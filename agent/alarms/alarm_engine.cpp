@@ -62,6 +62,25 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
   sensors_ = std::move(next);
 }
 
+void alarm_engine::restore(const std::vector<active_alarm>& alarms) {
+  std::unordered_map<std::string_view, std::size_t> by_key;
+  for (std::size_t i = 0; i < sensors_.size(); ++i) by_key.emplace(sensors_[i].key, i);
+  for (const active_alarm& a : alarms) {
+    auto it = by_key.find(a.sensor_key);
+    if (it == by_key.end()) continue;
+    sensor_state& s = sensors_[it->second];
+    if (s.limits.suppressed) continue;
+    const int side = a.limit.ends_with("_high") ? +1 : a.limit.ends_with("_low") ? -1 : 0;
+    raised_alarm restored{{level_of(a.severity), a.limit, a.threshold, side}, a.value, a.since_ms};
+    if (a.kind == alarm_kind::failing) {
+      s.failing_alarm = restored;
+      s.failing_since_ms = a.since_ms;
+    } else {
+      s.value_alarm = restored;
+    }
+  }
+}
+
 alarm_engine::condition alarm_engine::judge_value(const sensor_state& s, double v) const {
   const alarm_limits& l = s.limits;
   if (l.state) {

@@ -61,6 +61,12 @@ class alarm_engine {
   void configure(const std::vector<sensor_meta>& sensors, const std::vector<alarm_rule>& rules, std::int64_t now_ms,
                  std::vector<alarm_event>& out);
 
+  // Alarms that were active when the agent last stopped (by sensor key), taken
+  // as raised, with their start times: a condition that still holds at the
+  // next reading raises nothing new, one that is gone clears. Call after
+  // configure(); alarms of sensors not in the catalog are ignored.
+  void restore(const std::vector<active_alarm>& alarms);
+
   // One reading of sensor `index` (status as on the wire). Events appended to `out`.
   void observe(std::size_t index, std::uint32_t status, double value, std::int64_t time_ms,
                std::vector<alarm_event>& out);

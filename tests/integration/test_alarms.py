@@ -183,3 +183,30 @@ def test_alarm_events_are_published_at_once_in_order_and_survive_an_outage_and_a
             late.close()
     finally:
         after.close()
+
+
+def test_a_restart_keeps_the_active_alarms_and_raises_nothing_twice(start_agent, collector, broker):
+    from conftest import Collector
+    c = collector()
+    agent = start_agent(rack(110, HYSTERESIS))
+    wait_for(lambda: events(c), what="the alarm event")
+    wait_for(lambda: agent.status()["alarms"]["events_waiting"] == 0, what="its acknowledgement")
+    since = events(c)[0].alarm.since_ms
+    agent.stop()
+    c.close()
+
+    after = Collector(broker)
+    try:
+        agent.start()
+        # The set published at the new connection already holds it: no gap for a console to see.
+        wait_for(lambda: after.of("alarms/active") and agent.status()["sensors"]["never_read"] == 0,
+                 what="the first active set and a full read")
+        first = decode_active(after.of("alarms/active")[0][2])
+        assert [(a.sensor_key, a.severity, a.since_ms) for a in first.alarms] == [("rack/chip03.die_temp", 2, since)]
+        assert "alarms: 1 active when the agent stopped" in agent.log_text()
+        assert not events(after), "the alarm still holds: nothing is raised again"
+        set_die(agent, 50)
+        wait_for(lambda: events(after), what="the clear")
+        assert not events(after)[0].raised and events(after)[0].alarm.since_ms == since
+    finally:
+        after.close()

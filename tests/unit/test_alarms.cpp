@@ -225,3 +225,24 @@ TEST_CASE("rules that cannot work are refused with what is wrong") {
   r.crit_low = 5.5;
   CHECK(check_alarm_rule(r).size() == 1);
 }
+
+TEST_CASE("alarms active when the agent stopped are restored: kept if they still hold, cleared if not") {
+  const std::vector<sensor_meta> sensors{temperature("chip1.die_temp"), temperature("chip2.die_temp"),
+                                         temperature("cdu.flow")};
+  std::vector<active_alarm> before{
+      {0, "rack/chip1.die_temp", alarm_kind::limit, alarm_severity::critical, 110.0, "crit_high", 105.0, "", 5000},
+      {1, "rack/chip2.die_temp", alarm_kind::limit, alarm_severity::warning, 95.0, "warn_high", 90.0, "", 6000},
+      {2, "rack/cdu.flow", alarm_kind::failing, alarm_severity::warning, std::nullopt, "stale", std::nullopt, "", 7000},
+      {9, "rack/gone.sensor", alarm_kind::limit, alarm_severity::warning, 1.0, "warn_high", 0.5, "", 8000}};
+  fixture f(sensors);
+  f.engine.restore(before);
+  REQUIRE(f.engine.active().size() == 3);  // the sensor that is gone is not restored
+  CHECK(f.engine.active()[0].sensor_key == "rack/chip1.die_temp");
+  // Still critical: nothing new, and it keeps its start.
+  CHECK(f.feed(0, {111}, 20000).empty());
+  CHECK(f.engine.active()[0].since_ms == 5000);
+  // Back to normal since the restart: cleared at the first reading.
+  CHECK(f.feed(1, {60}, 20000) == std::vector<std::string>{"cleared warning warn_high"});
+  CHECK(f.feed(2, {20}, 20000) == std::vector<std::string>{"cleared warning stale"});
+  CHECK(f.engine.active().size() == 1);
+}
