@@ -308,12 +308,11 @@ void agent::configure_alarms() {
 
 std::string agent::active_alarms_path() const { return config_.state_dir + "/active-alarms"; }
 
-void agent::save_active_alarms() const {
+void agent::save_active_alarms(const std::string& bytes) const {
   // Written whole and renamed, never synced: after a power loss an older set
   // (or none) only means that some alarms are raised again.
   const std::string path = active_alarms_path();
   const std::string temp = path + ".tmp";
-  const std::string bytes = active_alarms_payload();
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
   const bool written = fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
   if (fd >= 0) ::close(fd);
@@ -388,10 +387,12 @@ void agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
   alarm_events_.clear();
   if (!changed) return;
   if (alarm_spool_) alarm_spool_->sync();  // rare, and each one matters: on disk before it is sent
-  save_active_alarms();
+  // One encoding of the new set, for the state directory and the broker.
+  const std::string active = active_alarms_payload();
+  save_active_alarms(active);
   if (!publisher_) return;
   for (auto& [sequence, payload] : to_send) publisher_->publish_alarm_event(sequence, std::move(payload));
-  publisher_->alarms_changed();
+  publisher_->alarms_changed(active);
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {

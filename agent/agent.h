@@ -133,7 +133,7 @@ class agent {
   // <state_dir>/active-alarms: the active set, so that a restart neither
   // forgets nor raises again what was already raised.
   std::string active_alarms_path() const;
-  void save_active_alarms() const;
+  void save_active_alarms(const std::string& active_alarms_payload) const;
   void restore_active_alarms();
   void on_scan(std::uint64_t slot_id, instance_scan scan);
   void arm_batch_timer();

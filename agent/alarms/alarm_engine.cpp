@@ -40,26 +40,23 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
     s.key = sensors[i].key();
     s.limits = resolve_alarm_limits(sensors[i], rules);
     if (s.limits.suppressed) {
-      if (s.value_alarm) {
-        out.push_back(event_of(i, s, s.value_alarm->at.side == 0 ? alarm_kind::state : alarm_kind::limit,
-                               *s.value_alarm, false, now_ms));
-      }
-      if (s.failing_alarm) out.push_back(event_of(i, s, alarm_kind::failing, *s.failing_alarm, false, now_ms));
+      clear_all(i, s, now_ms, out);
       s = sensor_state{s.key, s.limits, {}, 0, 0, 0, 0, {}};
     }
   }
-  // Sensors that left the catalog: their alarms end with them. The index is
-  // that of the old catalog; the key says which sensor it was.
-  for (auto& [key, s] : previous) {
-    if (s.value_alarm) {
-      out.push_back(event_of(alarm_event::no_sensor, s, s.value_alarm->at.side == 0 ? alarm_kind::state : alarm_kind::limit,
-                             *s.value_alarm, false, now_ms));
-    }
-    if (s.failing_alarm) {
-      out.push_back(event_of(alarm_event::no_sensor, s, alarm_kind::failing, *s.failing_alarm, false, now_ms));
-    }
-  }
+  // Sensors that left the catalog: their alarms end with them; the key says which sensor it was.
+  for (auto& [key, s] : previous) clear_all(alarm_event::no_sensor, s, now_ms, out);
   sensors_ = std::move(next);
+}
+
+void alarm_engine::clear_all(std::size_t index, const sensor_state& s, std::int64_t time_ms,
+                             std::vector<alarm_event>& out) {
+  if (s.value_alarm) {
+    // The kind it was raised as: a limit alarm is on a side, a state alarm is not.
+    const alarm_kind kind = s.value_alarm->at.side == 0 ? alarm_kind::state : alarm_kind::limit;
+    out.push_back(event_of(index, s, kind, *s.value_alarm, false, time_ms));
+  }
+  if (s.failing_alarm) out.push_back(event_of(index, s, alarm_kind::failing, *s.failing_alarm, false, time_ms));
 }
 
 void alarm_engine::restore(const std::vector<active_alarm>& alarms) {

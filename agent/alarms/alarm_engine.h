@@ -107,6 +107,8 @@ class alarm_engine {
                      std::vector<alarm_event>& out);
   void observe_failure(std::size_t index, sensor_state& s, std::uint32_t status, std::int64_t time_ms,
                        std::vector<alarm_event>& out);
+  // Cleared events for every alarm of `s` (a sensor leaving, or now suppressed).
+  static void clear_all(std::size_t index, const sensor_state& s, std::int64_t time_ms, std::vector<alarm_event>& out);
   static alarm_event event_of(std::size_t index, const sensor_state& s, alarm_kind kind, const raised_alarm& a,
                               bool raised, std::int64_t time_ms);
 

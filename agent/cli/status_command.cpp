@@ -110,7 +110,12 @@ std::uint64_t u(const json::object& o, const char* key) { return o.at(key).to_nu
 std::int64_t i(const json::object& o, const char* key) { return o.at(key).to_number<std::int64_t>(); }
 std::string s(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
-std::string number(const json::value& v);
+std::string number(const json::value& v) {
+  if (v.is_null()) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v.to_number<double>());
+  return text;
+}
 
 void print_human(const json::object& r, const std::string& match) {
   const std::int64_t now = i(r, "time_ms");
@@ -236,13 +241,6 @@ void print_human(const json::object& r, const std::string& match) {
     std::printf("  %-8s %-34s %-14s %-14s %s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
                 s(a, "status").c_str(), limit.empty() ? ("last ok " + ago(now, i(a, "last_ok_ms"))).c_str() : limit.c_str());
   }
-}
-
-std::string number(const json::value& v) {
-  if (v.is_null()) return "-";
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", v.to_number<double>());
-  return text;
 }
 
 // One line per sensor, like `ipmitool sensor`: value, status, limits, age.

@@ -84,6 +84,17 @@ class stream_printer {
     return topic.size() > site && end != std::string::npos ? topic.substr(site, end - site) : topic;
   }
 
+  // An alarm's fields, as both the event and the active set carry them.
+  static json::object alarm_json(const std::string& sensor, alarm_kind kind, alarm_severity severity,
+                                 const std::optional<double>& value, const std::string& limit,
+                                 const std::optional<double>& threshold, const std::string& rule,
+                                 std::int64_t since_ms) {
+    auto number = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
+    return {{"sensor", sensor}, {"kind", alarm_kind_name(kind)}, {"severity", alarm_severity_name(severity)},
+            {"value", number(value)}, {"limit", limit}, {"threshold", number(threshold)},
+            {"rule", rule}, {"since_ms", since_ms}};
+  }
+
   void on_alarm_event(const std::string& topic, const std::string& payload) {
     auto decoded = decode_alarm_event(payload);
     if (!decoded) {
@@ -92,19 +103,13 @@ class stream_printer {
     }
     const alarm_event& e = decoded->event;
     if (options_.json) {
-      emit(topic, json::object{{"type", "alarm"},
-                               {"sequence", decoded->sequence},
-                               {"boot_id", to_hex(decoded->boot)},
-                               {"raised", e.raised},
-                               {"time_ms", e.time_ms},
-                               {"sensor", e.sensor_key},
-                               {"kind", alarm_kind_name(e.kind)},
-                               {"severity", alarm_severity_name(e.severity)},
-                               {"value", e.value ? json::value(*e.value) : json::value(nullptr)},
-                               {"limit", e.limit},
-                               {"threshold", e.threshold ? json::value(*e.threshold) : json::value(nullptr)},
-                               {"rule", e.rule},
-                               {"since_ms", e.since_ms}});
+      json::object o = alarm_json(e.sensor_key, e.kind, e.severity, e.value, e.limit, e.threshold, e.rule, e.since_ms);
+      o["type"] = "alarm";
+      o["sequence"] = decoded->sequence;
+      o["boot_id"] = to_hex(decoded->boot);
+      o["raised"] = e.raised;
+      o["time_ms"] = e.time_ms;
+      emit(topic, o);
     } else {
       char value[32] = "-";
       if (e.value) std::snprintf(value, sizeof value, "%g", *e.value);
@@ -130,14 +135,7 @@ class stream_printer {
     if (options_.json) {
       json::array list;
       for (const auto& a : active->alarms) {
-        list.push_back(json::object{{"sensor", a.sensor_key},
-                                    {"kind", alarm_kind_name(a.kind)},
-                                    {"severity", alarm_severity_name(a.severity)},
-                                    {"value", a.value ? json::value(*a.value) : json::value(nullptr)},
-                                    {"limit", a.limit},
-                                    {"threshold", a.threshold ? json::value(*a.threshold) : json::value(nullptr)},
-                                    {"rule", a.rule},
-                                    {"since_ms", a.since_ms}});
+        list.push_back(alarm_json(a.sensor_key, a.kind, a.severity, a.value, a.limit, a.threshold, a.rule, a.since_ms));
       }
       emit(topic, json::object{{"type", "alarms"},
                                {"catalog_version", catalog_version_text(active->catalog_version)},

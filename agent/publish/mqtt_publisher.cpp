@@ -351,9 +351,9 @@ void mqtt_publisher::catalog_changed() {
   publish_retained(topic_root_ + "/state", hooks_.online_state());
 }
 
-void mqtt_publisher::alarms_changed() {
+void mqtt_publisher::alarms_changed(const std::string& active_alarms) {
   if (!status_.connected) return;
-  publish_retained(topic_root_ + "/alarms/active", hooks_.active_alarms());
+  publish_retained(topic_root_ + "/alarms/active", active_alarms);
   publish_retained(topic_root_ + "/state", hooks_.online_state());  // it counts them
 }
 
@@ -500,17 +500,8 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
       }
     }
     status_.alarm_events_waiting = alarm_queue_.size();
-    if (!ok && !refusal_pause_ && status_.connected) {
-      refusal_pause_ = loop_.after(backoff(refusals_in_a_row_++), [this] {
-        refusal_pause_.reset();
-        pump();
-      });
-    }
-    pump();
-    maybe_finish_stop();
-    return;
-  }
-  if (ok) {
+    if (!ok) pause_after_refusal();
+  } else if (ok) {
     refusals_in_a_row_ = 0;
     if (auto batch = queue_.acknowledge(sequence)) {
       ++status_.batches_published;
@@ -522,17 +513,22 @@ void mqtt_publisher::on_publish_done(std::uint64_t publish_id, bool ok, const st
     ++status_.publish_failures;
     status_.last_error = "publish of batch " + std::to_string(sequence) + " failed: " + error;
     queue_.retry(sequence);
-    if (!refusal_pause_ && status_.connected) {
-      const auto pause = backoff(refusals_in_a_row_++);
-      spdlog::warn("mqtt: {}; resending in {} ms", status_.last_error, pause.count());
-      refusal_pause_ = loop_.after(pause, [this] {
-        refusal_pause_.reset();
-        pump();
-      });
+    if (const auto pause = pause_after_refusal()) {
+      spdlog::warn("mqtt: {}; resending in {} ms", status_.last_error, pause->count());
     }
   }
   pump();
   maybe_finish_stop();
+}
+
+std::optional<std::chrono::milliseconds> mqtt_publisher::pause_after_refusal() {
+  if (refusal_pause_ || !status_.connected) return std::nullopt;
+  const auto pause = backoff(refusals_in_a_row_++);
+  refusal_pause_ = loop_.after(pause, [this] {
+    refusal_pause_.reset();
+    pump();
+  });
+  return pause;
 }
 
 std::chrono::milliseconds mqtt_publisher::stable_after() const {

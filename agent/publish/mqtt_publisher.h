@@ -86,9 +86,10 @@ class mqtt_publisher {
   // The catalog changed: republish it, and the state that names it, now if
   // connected (and at every connect anyway).
   void catalog_changed();
-  // The set of active alarms changed: republish it retained, and the state
-  // that counts it, now if connected (and at every connect anyway).
-  void alarms_changed();
+  // The set of active alarms changed (`active_alarms`, an ActiveAlarms
+  // payload): republish it retained, and the state that counts it, now if
+  // connected (and at every connect anyway, from hooks.active_alarms).
+  void alarms_changed(const std::string& active_alarms);
   // Sends what is queued for up to `grace`, then publishes the OFFLINE state
   // (made by `offline_state` at that moment, after any batch still unsent has
   // been counted as dropped), disconnects and calls `done`.
@@ -118,6 +119,9 @@ class mqtt_publisher {
   bool send(outgoing_batch& batch, bool replayed);
   void publish_retained(const std::string& topic, const std::string& payload);
   void on_publish_done(std::uint64_t publish_id, bool ok, const std::string& error);
+  // The broker refused a publish: nothing more is sent for a back-off step.
+  // The pause started, or nullopt when one is already running (or no connection).
+  std::optional<std::chrono::milliseconds> pause_after_refusal();
   void maybe_finish_stop();
   void finish_stop();
 
