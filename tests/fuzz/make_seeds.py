@@ -31,6 +31,14 @@ w("wire", "beyond_catalog", struct.pack("<I", len(catb)) + catb + batch([5, 3], 
 w("wire", "overflow", struct.pack("<I", len(catb)) + catb + batch([0, 1], [2**62], deltas=(2**62, 2**62)))
 w("wire", "state", pb.AgentState(status=1, version="0.1.0", boot_id=bytes(16), site="lab", rack="r01", sensors=6).SerializeToString())
 w("wire", "empty", b"")
+hot = pb.Alarm(sensor=3, sensor_key="rack/chip03.die_temp", kind=pb.ALARM_KIND_LIMIT, severity=pb.ALARM_SEVERITY_CRITICAL,
+               value=110.0, limit="crit_high", threshold=105.0, rule="die", since_ms=1795838780000)
+gone = pb.Alarm(sensor=4294967295, sensor_key="rack/tray03.leak", kind=pb.ALARM_KIND_FAILING, limit="stale")
+w("wire", "alarm_event", pb.AlarmEvent(catalog_version=7, boot_id=bytes(16), sequence=42, raised=True,
+                                       time_ms=1795838785702, alarm=hot).SerializeToString())
+w("wire", "alarm_event_gone", pb.AlarmEvent(sequence=43, alarm=gone).SerializeToString())
+w("wire", "active_alarms", pb.ActiveAlarms(catalog_version=7, boot_id=bytes(16), time_ms=1,
+                                           alarms=[hot, gone]).SerializeToString())
 
 # --- config
 for name in ("racktel.toml", "demo.toml"):
