@@ -14,6 +14,7 @@
 #include <random>
 
 #include "common/descriptors.h"
+#include "common/small_files.h"
 #include "common/units.h"
 #include "spool/group_commit.h"
 #include "racktel/version.h"
@@ -96,8 +97,12 @@ void agent::start() {
                config_.site, config_.rack, to_hex(boot_));
   open_drivers();
   mark_descriptors_close_on_exec();  // whatever the drivers' libraries opened
+  restore_maintenance();
+  maintenance_.expire(unix_now_ms());  // windows that ran out while the agent was down
   rebuild_catalog();
   restore_active_alarms();
+  save_maintenance();
+  arm_maintenance_timer();
   if (spool_) {
     // What the last run could not deliver goes out first, as backlog, oldest first.
     for (const spooled_batch& b : spool_->pending()) {
@@ -302,30 +307,28 @@ void agent::reload_refused(const std::vector<config_error>& errors) {
 }
 
 void agent::configure_alarms() {
-  alarms_.configure(catalog_.sensors, config_.alarms, unix_now_ms(), alarm_events_);
+  const std::int64_t now = unix_now_ms();
+  alarms_.configure(catalog_.sensors, config_.alarms, now, alarm_events_);
+  // Sensors that came with the new catalog may lie in an open window.
+  alarms_.set_maintenance(maintenance_.coverage(catalog_.sensors), now, alarm_events_);
   handle_alarm_events();
 }
 
 std::string agent::active_alarms_path() const { return config_.state_dir + "/active-alarms"; }
 
 void agent::save_active_alarms(const std::string& bytes) const {
-  // Written whole and renamed, never synced: after a power loss an older set
-  // (or none) only means that some alarms are raised again.
-  const std::string path = active_alarms_path();
-  const std::string temp = path + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-  const bool written = fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-  if (fd >= 0) ::close(fd);
-  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
-    spdlog::warn("alarms: cannot save the active set to {}: {}", path, std::strerror(errno));
-  }
+  // Never synced: after a power loss an older set (or none) only means that
+  // some alarms are raised again.
+  std::string error;
+  if (!replace_file(active_alarms_path(), bytes, false, error)) spdlog::warn("alarms: cannot save the active set: {}", error);
 }
 
 void agent::restore_active_alarms() {
-  std::ifstream in(active_alarms_path(), std::ios::binary);
-  if (!in) return;
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto saved = decode_active_alarms(bytes);
+  std::string error;
+  const auto bytes = read_small_file(active_alarms_path(), 64 << 20, error);
+  if (!error.empty()) spdlog::warn("alarms: {}; the active set starts empty", error);
+  if (!bytes) return;
+  auto saved = decode_active_alarms(*bytes);
   if (!saved) {
     spdlog::warn("alarms: {} is not a valid active set; ignored", active_alarms_path());
     return;
@@ -333,6 +336,108 @@ void agent::restore_active_alarms() {
   alarms_.restore(saved->alarms);
   const std::size_t restored = alarms_.active().size();
   if (restored > 0) spdlog::info("alarms: {} active when the agent stopped, kept until a reading says otherwise", restored);
+}
+
+std::string agent::maintenance_path() const { return config_.state_dir + "/maintenance"; }
+
+void agent::save_maintenance() const {
+  // Synced: a window a technician opened must still hold after a power cut.
+  std::string error;
+  if (!replace_file(maintenance_path(), encode_maintenance_book(maintenance_.windows(), maintenance_.next_id()), true,
+                    error)) {
+    spdlog::error("maintenance: cannot save the windows: {}; they hold until the agent stops", error);
+  }
+}
+
+void agent::restore_maintenance() {
+  std::string error;
+  const auto bytes = read_small_file(maintenance_path(), 1 << 20, error);
+  if (!error.empty()) spdlog::warn("maintenance: {}; no window is open", error);
+  if (!bytes) return;
+  auto book = decode_maintenance_book(*bytes);
+  if (!book) {
+    spdlog::warn("maintenance: {} is not a valid list of windows; ignored", maintenance_path());
+    return;
+  }
+  maintenance_.restore(std::move(book->windows), book->next_id);
+  for (const maintenance_window& w : maintenance_.windows()) {
+    spdlog::info("maintenance: window {} kept from the last run: {} by {} until {}", w.id, w.reason, w.by,
+                 format_time_ms(w.until_ms));
+  }
+}
+
+void agent::arm_maintenance_timer() {
+  maintenance_timer_.reset();
+  const auto next = maintenance_.next_expiry_ms();
+  if (!next) return;
+  const auto wait = std::chrono::milliseconds(std::max<std::int64_t>(*next - unix_now_ms(), 0) + 1);
+  maintenance_timer_ = loop_.after(wait, [this] {
+    maintenance_timer_.reset();
+    const auto ended = maintenance_.expire(unix_now_ms());
+    for (const maintenance_window& w : ended) {
+      spdlog::info("maintenance: window {} ({}, by {}) expired", w.id, w.reason, w.by);
+    }
+    if (ended.empty()) {
+      arm_maintenance_timer();  // woken early (the clock moved): wait again
+    } else {
+      maintenance_changed();
+    }
+  });
+}
+
+void agent::maintenance_changed() {
+  alarms_.set_maintenance(maintenance_.coverage(catalog_.sensors), unix_now_ms(), alarm_events_);
+  if (!handle_alarm_events() && publisher_) publisher_->state_changed();
+  save_maintenance();
+  arm_maintenance_timer();
+}
+
+agent::maintenance_answer agent::start_maintenance(maintenance_request request) {
+  const auto problems = check_maintenance_request(request);
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
+    return {false, message, std::nullopt};
+  }
+  const maintenance_window window = maintenance_.start(std::move(request), unix_now_ms());
+  maintenance_changed();
+  std::size_t sensors = 0, alarms = 0;
+  for (const window_report& r : maintenance_report()) {
+    if (r.window.id == window.id) std::tie(sensors, alarms) = std::pair{r.sensors, r.alarms};
+  }
+  std::string message = fmt::format("maintenance window {} open until {} ({}): {} sensors covered, {} active alarms suppressed",
+                                    window.id, format_time_ms(window.until_ms), window.reason, sensors, alarms);
+  if (sensors == 0) message += "; warning: it covers no sensor now (check --match and --location)";
+  spdlog::info("{} (by {})", message, window.by);
+  return {true, std::move(message), window};
+}
+
+agent::maintenance_answer agent::end_maintenance(std::uint64_t id, const std::string& by) {
+  auto it = std::find_if(maintenance_.windows().begin(), maintenance_.windows().end(),
+                         [&](const maintenance_window& w) { return w.id == id; });
+  if (it == maintenance_.windows().end()) {
+    return {false, "no open maintenance window " + std::to_string(id) + " (`racktel maintenance list`)", std::nullopt};
+  }
+  maintenance_window window = *it;
+  maintenance_.end(id);
+  maintenance_changed();
+  std::string message = fmt::format("maintenance window {} ({}) ended", id, window.reason);
+  spdlog::info("{} by {}", message, by.empty() ? std::string("?") : by);
+  return {true, std::move(message), std::move(window)};
+}
+
+std::vector<window_report> agent::maintenance_report() const {
+  std::vector<window_report> out;
+  if (maintenance_.windows().empty()) return out;
+  const auto active = alarms_.active();
+  for (const maintenance_window& w : maintenance_.windows()) {
+    window_report r{w, 0, 0};
+    // Every sensor it covers, even where an older window covers it too and marks the alarms with its own id.
+    for (const sensor_meta& m : catalog_.sensors) r.sensors += w.covers(m) ? 1 : 0;
+    for (const active_alarm& a : active) r.alarms += a.maintenance == w.id ? 1 : 0;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void agent::alarm_delivered(std::uint64_t sequence) {
@@ -350,7 +455,7 @@ void agent::alarm_delivered(std::uint64_t sequence) {
   }
 }
 
-void agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
+bool agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
   std::vector<std::pair<std::uint64_t, std::string>> to_send;
   for (alarm_event& e : alarm_events_) {
     if (e.value && e.sensor < catalog_.sensors.size()) e.value = shown_value(catalog_.sensors[e.sensor], *e.value);
@@ -385,14 +490,15 @@ void agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
   }
   const bool changed = !alarm_events_.empty();
   alarm_events_.clear();
-  if (!changed) return;
+  if (!changed) return false;
   if (alarm_spool_) alarm_spool_->sync();  // rare, and each one matters: on disk before it is sent
   // One encoding of the new set, for the state directory and the broker.
   const std::string active = active_alarms_payload();
   save_active_alarms(active);
-  if (!publisher_) return;
+  if (!publisher_) return true;
   for (auto& [sequence, payload] : to_send) publisher_->publish_alarm_event(sequence, std::move(payload));
   publisher_->alarms_changed(active);
+  return true;
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
@@ -591,6 +697,8 @@ agent_state_info agent::state(bool online, std::string reason) const {
   s.readings_accepted = readings_accepted_;
   s.alarms_critical = static_cast<std::uint32_t>(alarms_.active_count(alarm_severity::critical));
   s.alarms_warning = static_cast<std::uint32_t>(alarms_.active_count(alarm_severity::warning));
+  s.alarms_suppressed = static_cast<std::uint32_t>(alarms_.suppressed_count());
+  s.maintenance = maintenance_.windows();
   return s;
 }
 
@@ -668,6 +776,8 @@ status_report agent::report(const report_request& request) const {
   }
   r.alarms_critical = alarms_.active_count(alarm_severity::critical);
   r.alarms_warning = alarms_.active_count(alarm_severity::warning);
+  r.alarms_suppressed = alarms_.suppressed_count();
+  r.maintenance = maintenance_report();
 
   r.broker = publisher_->status();
   const outbox& q = publisher_->queue();

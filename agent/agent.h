@@ -103,6 +103,19 @@ class agent {
   void reload_refused(const std::vector<config_error>& errors);
   const reload_report& last_reload() const { return last_reload_; }
 
+  // Maintenance windows (`racktel maintenance`): opened, ended, listed.
+  // Each change is saved in the state directory, marks the covered alarms
+  // suppressed (events and the active set) and is published in AgentState.
+  struct maintenance_answer {
+    bool ok = false;
+    std::string message;  // for the log and the technician
+    std::optional<maintenance_window> window;
+  };
+  maintenance_answer start_maintenance(maintenance_request request);
+  maintenance_answer end_maintenance(std::uint64_t id, const std::string& by);
+  // Each open window with the sensors it covers and the active alarms it suppresses.
+  std::vector<window_report> maintenance_report() const;
+
   // Threads of the driver lanes that are still running: for shutdown, which
   // waits for all of them under one deadline.
   std::vector<lane*> lanes() const;
@@ -126,7 +139,16 @@ class agent {
   // Alarm limits for the current catalog and rules; alarms of sensors that stay are kept.
   void configure_alarms();
   // `origin`: when the read that caused the events ended (its scan reached the loop).
-  void handle_alarm_events(std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now());
+  // Returns whether there were any (the active set was then republished).
+  bool handle_alarm_events(std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now());
+  // <state_dir>/maintenance: the open windows, so that a restart keeps them.
+  std::string maintenance_path() const;
+  void save_maintenance() const;
+  void restore_maintenance();
+  // After the windows changed: new coverage, events for the alarms it changes,
+  // the state republished, the file saved, the expiry timer set.
+  void maintenance_changed();
+  void arm_maintenance_timer();
   void alarm_delivered(std::uint64_t sequence);
   std::vector<active_alarm> active_alarms() const;  // values quantised as on the wire
   std::string active_alarms_payload() const;
@@ -164,6 +186,8 @@ class agent {
   latest_table latest_;
   sensor_health health_;
   alarm_engine alarms_;
+  maintenance_book maintenance_;
+  std::unique_ptr<timer_handle> maintenance_timer_;
   std::unique_ptr<spool> alarm_spool_;  // AlarmEvents not yet acknowledged; with the data spool
   std::uint64_t next_alarm_sequence_ = 1;
   // Alarm latency, from the end of the read to the broker's PUBACK of its event.

@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "reloader.h"
 #include "service/service_notifier.h"
 #include "service/state_lock.h"
+#include "status/maintenance_command.h"
 #include "status/status_server.h"
 
 namespace racktel {
@@ -33,6 +35,43 @@ std::string service_status(const status_report& r) {
        " failing";
   if (r.dropped_readings > 0) s += "; " + std::to_string(r.dropped_readings) + " readings dropped";
   return s;
+}
+
+// The user behind a socket peer, for the record of who opened or ended a window.
+std::string user_name(uid_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) return found->pw_name;
+  return "uid " + std::to_string(uid);
+}
+
+// `racktel maintenance ...` on the status socket. Anyone who may connect
+// may list; opening and ending a window takes the right to change the agent.
+std::string maintenance_answer(agent& a, const std::string& line, const peer_credentials& peer, bool allowed) {
+  maintenance_command c = parse_maintenance_command(line);
+  if (!c.error.empty()) return maintenance_answer_json(false, c.error, nullptr);
+  if (c.what == maintenance_command::action::list) {
+    return maintenance_list_json(a.maintenance_report(), unix_now_ms());
+  }
+  if (!allowed) {
+    spdlog::warn("status socket: maintenance {} refused to uid {} (pid {}): not root, the agent's user or in "
+                 "[agent] control_groups", c.what == maintenance_command::action::start ? "start" : "end", peer.uid,
+                 peer.pid);
+    return maintenance_answer_json(false, "not allowed: opening or ending a maintenance window takes root, the "
+                                          "agent's user or a member of [agent] control_groups", nullptr);
+  }
+  // Who asked, as the kernel says, is always on record; a --by name is what the technician calls themself.
+  const std::string caller = user_name(peer.uid);
+  if (c.what == maintenance_command::action::start) {
+    if (c.request.by.empty()) c.request.by = caller;
+    else if (c.request.by != caller) c.request.by += " (" + caller + ")";
+    const auto answer = a.start_maintenance(std::move(c.request));
+    return maintenance_answer_json(answer.ok, answer.message, answer.window ? &*answer.window : nullptr);
+  }
+  const std::string by = c.by.empty() || c.by == caller ? caller : c.by + " (" + caller + ")";
+  const auto answer = a.end_maintenance(c.id, by);
+  return maintenance_answer_json(answer.ok, answer.message, answer.window ? &*answer.window : nullptr);
 }
 
 }  // namespace
@@ -60,6 +99,9 @@ int run_agent(const agent_config& config, const daemon_options& options) {
       return reply(to_json(a.report(request)));
     }
     const bool allowed = may_change_agent(peer, ::geteuid(), a.control_gids());
+    if (command == "maintenance" || command.starts_with("maintenance ")) {
+      return reply(maintenance_answer(a, command.substr(std::min<std::size_t>(command.size(), 12)), peer, allowed));
+    }
     if (command == "reload") {
       if (!allowed) {
         spdlog::warn("status socket: reload refused to uid {} (pid {}): not root, the agent's user or in "
@@ -82,7 +124,7 @@ int run_agent(const agent_config& config, const daemon_options& options) {
 #else
     (void)options;
 #endif
-    reply(R"({"error":"unknown command; expected \"status\", \"sensors\" or \"reload\""})");
+    reply(R"({"error":"unknown command; expected \"status\", \"sensors\", \"maintenance\" or \"reload\""})");
   };
   std::unique_ptr<status_server> status;
   try {

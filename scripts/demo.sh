@@ -21,6 +21,7 @@ cat > "$work/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
 persistence false
+set_tcp_nodelay true
 $( [ "$(id -u)" -eq 0 ] && echo "user root" )
 CONF
 

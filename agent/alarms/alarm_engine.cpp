@@ -41,7 +41,7 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
     s.limits = resolve_alarm_limits(sensors[i], rules);
     if (s.limits.suppressed) {
       clear_all(i, s, now_ms, out);
-      s = sensor_state{s.key, s.limits, {}, 0, 0, 0, 0, {}};
+      s = sensor_state{s.key, s.limits, {}, 0, 0, 0, 0, {}, s.maintenance};
     }
   }
   // Sensors that left the catalog: their alarms end with them; the key says which sensor it was.
@@ -57,6 +57,19 @@ void alarm_engine::clear_all(std::size_t index, const sensor_state& s, std::int6
     out.push_back(event_of(index, s, kind, *s.value_alarm, false, time_ms));
   }
   if (s.failing_alarm) out.push_back(event_of(index, s, alarm_kind::failing, *s.failing_alarm, false, time_ms));
+}
+
+void alarm_engine::set_maintenance(const std::vector<std::uint64_t>& window_by_sensor, std::int64_t now_ms,
+                                   std::vector<alarm_event>& out) {
+  for (std::size_t i = 0; i < sensors_.size() && i < window_by_sensor.size(); ++i) {
+    sensor_state& s = sensors_[i];
+    if (s.maintenance == window_by_sensor[i]) continue;
+    s.maintenance = window_by_sensor[i];
+    if (s.value_alarm) {
+      out.push_back(event_of(i, s, s.limits.state ? alarm_kind::state : alarm_kind::limit, *s.value_alarm, true, now_ms));
+    }
+    if (s.failing_alarm) out.push_back(event_of(i, s, alarm_kind::failing, *s.failing_alarm, true, now_ms));
+  }
 }
 
 void alarm_engine::restore(const std::vector<active_alarm>& alarms) {
@@ -172,8 +185,8 @@ void alarm_engine::observe_failure(std::size_t index, sensor_state& s, std::uint
 
 alarm_event alarm_engine::event_of(std::size_t index, const sensor_state& s, alarm_kind kind, const raised_alarm& a,
                                    bool raised, std::int64_t time_ms) {
-  return {index,      s.key,          kind,          severity_of(a.at.level), raised, a.value,
-          a.at.limit, a.at.threshold, s.limits.rule, time_ms,                 a.since_ms};
+  return {index,      s.key,          kind,          severity_of(a.at.level), raised,     a.value,
+          a.at.limit, a.at.threshold, s.limits.rule, time_ms,                 a.since_ms, s.maintenance};
 }
 
 std::vector<active_alarm> alarm_engine::active() const {
@@ -182,13 +195,14 @@ std::vector<active_alarm> alarm_engine::active() const {
     const sensor_state& s = sensors_[i];
     auto add = [&](alarm_kind kind, const raised_alarm& a) {
       list.push_back({i, s.key, kind, severity_of(a.at.level), a.value, a.at.limit, a.at.threshold, s.limits.rule,
-                      a.since_ms});
+                      a.since_ms, s.maintenance});
     };
     if (s.value_alarm) add(s.limits.state ? alarm_kind::state : alarm_kind::limit, *s.value_alarm);
     if (s.failing_alarm) add(alarm_kind::failing, *s.failing_alarm);
   }
   std::stable_sort(list.begin(), list.end(), [](const active_alarm& a, const active_alarm& b) {
-    return std::tie(b.severity, a.sensor_key) < std::tie(a.severity, b.sensor_key);
+    const bool a_suppressed = a.maintenance != 0, b_suppressed = b.maintenance != 0;
+    return std::tie(a_suppressed, b.severity, a.sensor_key) < std::tie(b_suppressed, a.severity, b.sensor_key);
   });
   return list;
 }
@@ -196,8 +210,17 @@ std::vector<active_alarm> alarm_engine::active() const {
 std::size_t alarm_engine::active_count(alarm_severity severity) const {
   std::size_t n = 0;
   for (const sensor_state& s : sensors_) {
+    if (s.maintenance != 0) continue;
     if (s.value_alarm && severity_of(s.value_alarm->at.level) == severity) ++n;
     if (s.failing_alarm && severity_of(s.failing_alarm->at.level) == severity) ++n;
+  }
+  return n;
+}
+
+std::size_t alarm_engine::suppressed_count() const {
+  std::size_t n = 0;
+  for (const sensor_state& s : sensors_) {
+    if (s.maintenance != 0) n += (s.value_alarm ? 1 : 0) + (s.failing_alarm ? 1 : 0);
   }
   return n;
 }

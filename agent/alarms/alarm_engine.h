@@ -23,7 +23,8 @@ enum class alarm_kind : std::uint8_t {
 const char* alarm_kind_name(alarm_kind k);  // "limit", "state", "failing"
 
 // A change of an alarm. A `raised` event for an alarm that is already active
-// changes its severity (warning -> critical, or back while it clears).
+// changes its severity (warning -> critical, or back while it clears), its
+// limit, or whether a maintenance window suppresses it.
 struct alarm_event {
   // Index in the catalog the engine was configured with; no_sensor for a
   // sensor that has just left it (its key still says which it was).
@@ -39,6 +40,7 @@ struct alarm_event {
   std::string rule;                 // the configuration rule that set the limit, empty for the catalog's
   std::int64_t time_ms = 0;         // the reading's time (for a removed sensor, the time of the change)
   std::int64_t since_ms = 0;        // when the alarm was first raised
+  std::uint64_t maintenance = 0;    // the maintenance window that suppresses it, 0 when none
 };
 
 struct active_alarm {
@@ -51,6 +53,7 @@ struct active_alarm {
   std::optional<double> threshold;
   std::string rule;
   std::int64_t since_ms = 0;    // when it was raised (a severity change keeps it)
+  std::uint64_t maintenance = 0;  // the maintenance window that suppresses it, 0 when none
 };
 
 class alarm_engine {
@@ -67,13 +70,21 @@ class alarm_engine {
   // configure(); alarms of sensors not in the catalog are ignored.
   void restore(const std::vector<active_alarm>& alarms);
 
+  // For each sensor, the maintenance window that covers it (0: none), as
+  // maintenance_book::coverage says. Active alarms whose window changes are
+  // announced again (a `raised` event with the new window). Call after configure().
+  void set_maintenance(const std::vector<std::uint64_t>& window_by_sensor, std::int64_t now_ms,
+                       std::vector<alarm_event>& out);
+
   // One reading of sensor `index` (status as on the wire). Events appended to `out`.
   void observe(std::size_t index, std::uint32_t status, double value, std::int64_t time_ms,
                std::vector<alarm_event>& out);
 
-  // Every active alarm, most severe first, then by sensor.
+  // Every active alarm: those not suppressed first, then most severe first, then by sensor.
   std::vector<active_alarm> active() const;
+  // Active alarms of a severity that no maintenance window suppresses.
   std::size_t active_count(alarm_severity severity) const;
+  std::size_t suppressed_count() const;  // active alarms that a maintenance window suppresses
   const alarm_limits& limits(std::size_t index) const { return sensors_[index].limits; }
   std::size_t size() const { return sensors_.size(); }
 
@@ -100,6 +111,7 @@ class alarm_engine {
     // Failing: the first failed reading of the current run, 0 while it reads.
     std::int64_t failing_since_ms = 0;
     std::optional<raised_alarm> failing_alarm;
+    std::uint64_t maintenance = 0;  // the window that covers it, 0 when none
   };
 
   condition judge_value(const sensor_state& s, double value) const;

@@ -1,7 +1,5 @@
 #include "alarm_rules.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -18,12 +16,7 @@ std::optional<alarm_severity> parse_alarm_severity(std::string_view text) {
 }
 
 bool alarm_rule_matches(const alarm_rule& rule, const sensor_meta& sensor) {
-  if (!sensor_matches(rule.match, sensor)) return false;
-  return std::all_of(rule.location.begin(), rule.location.end(), [&](const auto& wanted) {
-    return std::any_of(sensor.location.begin(), sensor.location.end(), [&](const auto& label) {
-      return label.first == wanted.first && ::fnmatch(wanted.second.c_str(), label.second.c_str(), 0) == 0;
-    });
-  });
+  return sensor_selected(rule.match, rule.location, sensor);
 }
 
 alarm_limits resolve_alarm_limits(const sensor_meta& sensor, const std::vector<alarm_rule>& rules) {

@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace racktel::cli {
 
@@ -38,6 +40,18 @@ struct report_options {
 int status(const std::string& socket_path, const report_options& options);
 // Every sensor with its value, status, limits and age, from the running agent.
 int sensors(const std::string& socket_path, const report_options& options);
+// `racktel maintenance list|start|end`: exit 0 when the agent did it.
+struct maintenance_options {
+  std::string action;  // "list", "start", "end"
+  bool json = false;
+  std::string match;
+  std::vector<std::string> location;  // KEY=GLOB
+  std::string duration;               // "2h"
+  std::string reason;
+  std::string by;
+  std::uint64_t id = 0;
+};
+int maintenance(const std::string& socket_path, const maintenance_options& options);
 // Asks the agent to re-read its configuration; exit 0 when it was applied.
 int reload(const std::string& socket_path);
 // The status socket a configuration file names (its default when it names none).

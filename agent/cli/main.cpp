@@ -37,6 +37,26 @@ int main(int argc, char** argv) {
   auto* reload = app.add_subcommand("reload", "make the agent re-read its configuration (like SIGHUP)");
   socket_options(reload);
 
+  racktel::cli::maintenance_options maint;
+  auto* maintenance = app.add_subcommand("maintenance", "open, list and end maintenance windows (alarms suppressed)");
+  maintenance->require_subcommand(1);
+  auto* maint_list = maintenance->add_subcommand("list", "the open windows");
+  socket_options(maint_list);
+  maint_list->add_flag("--json", maint.json, "print the raw JSON document");
+  auto* maint_start = maintenance->add_subcommand("start", "open a window over some sensors: their alarms are marked suppressed");
+  socket_options(maint_start);
+  maint_start->add_option("-m,--match", maint.match, "sensors: a glob on driver/id (or id without '/'), e.g. 'rack/tray03*'");
+  maint_start->add_option("-l,--location", maint.location, "sensors carrying this location label, KEY=GLOB (e.g. tray=3); repeatable");
+  maint_start->add_option("--for", maint.duration, "how long, e.g. 45m, 2h (at most 7d); it ends by itself then")->required();
+  maint_start->add_option("--reason", maint.reason, "why, for remote maintenance: \"tray swap\"")->required();
+  maint_start->add_option("--by", maint.by, "who (default: your user name)");
+  maint_start->add_flag("--json", maint.json, "print the raw JSON answer");
+  auto* maint_end = maintenance->add_subcommand("end", "end a window before its time");
+  socket_options(maint_end);
+  maint_end->add_option("id", maint.id, "the window's id (racktel maintenance list)")->required();
+  maint_end->add_option("--by", maint.by, "who (default: your user name)");
+  maint_end->add_flag("--json", maint.json, "print the raw JSON answer");
+
   racktel::cli::subscribe_options sub;
   std::string timeout_text = "0ms";
   unsigned count = 0;
@@ -93,6 +113,10 @@ int main(int argc, char** argv) {
   if (*status) return racktel::cli::status(socket_path, report);
   if (*sensors) return racktel::cli::sensors(socket_path, report);
   if (*reload) return racktel::cli::reload(socket_path);
+  if (*maintenance) {
+    maint.action = *maint_list ? "list" : *maint_start ? "start" : "end";
+    return racktel::cli::maintenance(socket_path, maint);
+  }
   if (*subscribe) {
     auto timeout = racktel::parse_duration(timeout_text);
     if (!timeout) {

@@ -12,7 +12,9 @@
 #include <functional>
 
 #include "commands.h"
+#include "common/units.h"
 #include "config/config.h"
+#include "status/maintenance_command.h"
 
 namespace racktel::cli {
 namespace {
@@ -117,6 +119,36 @@ std::string number(const json::value& v) {
   return text;
 }
 
+std::string in_time(std::int64_t now_ms, std::int64_t then_ms) {
+  const std::int64_t left = std::max<std::int64_t>(then_ms - now_ms, 0) / 1000;
+  char text[32];
+  if (left < 120) {
+    std::snprintf(text, sizeof text, "%llds", static_cast<long long>(left));
+  } else if (left < 7200) {
+    std::snprintf(text, sizeof text, "%lldm", static_cast<long long>(left / 60));
+  } else {
+    std::snprintf(text, sizeof text, "%lldh%02lldm", static_cast<long long>(left / 3600),
+                  static_cast<long long>(left / 60 % 60));
+  }
+  return text;
+}
+
+// Open maintenance windows, one line each: what, who, why, until when.
+void print_windows(const json::array& windows, std::int64_t now) {
+  for (const auto& wv : windows) {
+    const auto& w = wv.as_object();
+    std::string what = s(w, "match");
+    for (const auto& [key, value] : w.at("location").as_object()) {
+      what += (what.empty() ? "" : " ") + std::string(key) + "=" + json::value_to<std::string>(value);
+    }
+    std::printf("maintenance %llu: %s by %s, \"%s\", until %s (%s left): %llu sensors, %llu alarms suppressed\n",
+                static_cast<unsigned long long>(u(w, "id")), what.c_str(), s(w, "by").c_str(), s(w, "reason").c_str(),
+                format_time_ms(i(w, "until_ms")).c_str(), in_time(now, i(w, "until_ms")).c_str(),
+                static_cast<unsigned long long>(u(w, "sensors")),
+                static_cast<unsigned long long>(u(w, "alarms_suppressed")));
+  }
+}
+
 void print_human(const json::object& r, const std::string& match) {
   const std::int64_t now = i(r, "time_ms");
   std::printf("racktel %s  site %s  rack %s  boot %s  up %s\n", s(r, "version").c_str(), s(r, "site").c_str(),
@@ -125,11 +157,13 @@ void print_human(const json::object& r, const std::string& match) {
   // Alarms first: what needs a hand now.
   const auto& alarms = r.at("alarms").as_object();
   const auto& active = alarms.at("active").as_array();
+  const std::string suppressed =
+      u(alarms, "suppressed") == 0 ? "" : "; " + std::to_string(u(alarms, "suppressed")) + " suppressed by maintenance";
   if (u(alarms, "critical") + u(alarms, "warning") == 0) {
-    std::printf("alarms     none\n");
+    std::printf("alarms     none%s\n", suppressed.c_str());
   } else {
-    std::printf("alarms     %llu critical, %llu warning\n", static_cast<unsigned long long>(u(alarms, "critical")),
-                static_cast<unsigned long long>(u(alarms, "warning")));
+    std::printf("alarms     %llu critical, %llu warning%s\n", static_cast<unsigned long long>(u(alarms, "critical")),
+                static_cast<unsigned long long>(u(alarms, "warning")), suppressed.c_str());
   }
   for (const auto& av : active) {
     const auto& a = av.as_object();
@@ -137,10 +171,12 @@ void print_human(const json::object& r, const std::string& match) {
     if (!a.at("value").is_null()) std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
     std::string limit = s(a, "limit");
     if (!a.at("threshold").is_null()) limit += " " + number(a.at("threshold"));
+    std::string notes = s(a, "rule").empty() ? "" : "  (rule " + s(a, "rule") + ")";
+    if (u(a, "maintenance") != 0) notes += "  [suppressed: maintenance " + std::to_string(u(a, "maintenance")) + "]";
     std::printf("  %-8s %-34s %-14s %-16s since %s%s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
-                limit.c_str(), ago(now, i(a, "since_ms")).c_str(),
-                s(a, "rule").empty() ? "" : ("  (rule " + s(a, "rule") + ")").c_str());
+                limit.c_str(), ago(now, i(a, "since_ms")).c_str(), notes.c_str());
   }
+  print_windows(r.at("maintenance").as_array(), now);
   const auto& broker = r.at("broker").as_object();
   if (broker.at("connected").as_bool()) {
     std::printf("broker     connected to %s since %s (%llu connects)\n", s(broker, "server").c_str(),
@@ -346,6 +382,49 @@ int sensors(const std::string& socket_path, const report_options& options) {
                           std::fprintf(stderr, "racktel sensors: no sensor matches %s\n", options.match.c_str());
                           return false;
                         });
+}
+
+int maintenance(const std::string& socket_path, const maintenance_options& options) {
+  if (options.action == "list") {
+    return report_command("maintenance", socket_path, "maintenance list", options.json, [](const json::object& r) {
+      const auto& windows = r.at("windows").as_array();
+      if (windows.empty()) std::printf("no maintenance window is open\n");
+      print_windows(windows, i(r, "time_ms"));
+    });
+  }
+  std::string line;
+  if (options.action == "start") {
+    maintenance_request request;
+    request.match = options.match;
+    for (const std::string& label : options.location) {
+      const auto eq = label.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == label.size()) {
+        std::fprintf(stderr, "racktel maintenance start: --location expects KEY=GLOB (e.g. tray=3), got \"%s\"\n",
+                     label.c_str());
+        return 64;
+      }
+      request.location.emplace_back(label.substr(0, eq), label.substr(eq + 1));
+    }
+    request.reason = options.reason;
+    request.by = options.by;
+    line = format_maintenance_start(request, options.duration);
+  } else {
+    line = format_maintenance_end(options.id, options.by);
+  }
+  auto reply = ask_or_explain("maintenance", socket_path, line, 15);
+  if (!reply) return 1;
+  try {
+    const json::object r = json::parse(*reply).as_object();
+    if (options.json) {
+      std::printf("%s\n", reply->c_str());
+    } else {
+      std::fprintf(r.at("ok").as_bool() ? stdout : stderr, "%s\n", s(r, "message").c_str());
+    }
+    return r.at("ok").as_bool() ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "racktel maintenance: unexpected answer: %s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace racktel::cli

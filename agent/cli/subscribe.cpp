@@ -10,8 +10,10 @@
 #include <map>
 
 #include "commands.h"
+#include "common/units.h"
 #include "config/secrets.h"
 #include "publish/mqtt_options.h"
+#include "status/maintenance_command.h"
 #include "wire/codec.h"
 
 namespace racktel::cli {
@@ -84,15 +86,21 @@ class stream_printer {
     return topic.size() > site && end != std::string::npos ? topic.substr(site, end - site) : topic;
   }
 
-  // An alarm's fields, as both the event and the active set carry them.
-  static json::object alarm_json(const std::string& sensor, alarm_kind kind, alarm_severity severity,
-                                 const std::optional<double>& value, const std::string& limit,
-                                 const std::optional<double>& threshold, const std::string& rule,
-                                 std::int64_t since_ms) {
+  // An alarm's fields, as both the event (alarm_event) and the active set (active_alarm) carry them.
+  template <typename Alarm>
+  static json::object alarm_json(const Alarm& a) {
     auto number = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
-    return {{"sensor", sensor}, {"kind", alarm_kind_name(kind)}, {"severity", alarm_severity_name(severity)},
-            {"value", number(value)}, {"limit", limit}, {"threshold", number(threshold)},
-            {"rule", rule}, {"since_ms", since_ms}};
+    return {{"sensor", a.sensor_key}, {"kind", alarm_kind_name(a.kind)}, {"severity", alarm_severity_name(a.severity)},
+            {"value", number(a.value)}, {"limit", a.limit}, {"threshold", number(a.threshold)},
+            {"rule", a.rule}, {"since_ms", a.since_ms}, {"maintenance", a.maintenance}};
+  }
+
+  // "  (rule X)  [suppressed: maintenance 3]", or "".
+  template <typename Alarm>
+  static std::string alarm_notes(const Alarm& a) {
+    std::string notes = a.rule.empty() ? "" : "  (rule " + a.rule + ")";
+    if (a.maintenance != 0) notes += "  [suppressed: maintenance " + std::to_string(a.maintenance) + "]";
+    return notes;
   }
 
   void on_alarm_event(const std::string& topic, const std::string& payload) {
@@ -103,7 +111,7 @@ class stream_printer {
     }
     const alarm_event& e = decoded->event;
     if (options_.json) {
-      json::object o = alarm_json(e.sensor_key, e.kind, e.severity, e.value, e.limit, e.threshold, e.rule, e.since_ms);
+      json::object o = alarm_json(e);
       o["type"] = "alarm";
       o["sequence"] = decoded->sequence;
       o["boot_id"] = to_hex(decoded->boot);
@@ -118,7 +126,7 @@ class stream_printer {
       std::printf("%salarm    #%llu  %s  %s %-8s %-36s %12s  %s%s%s\n", who(topic).c_str(),
                   static_cast<unsigned long long>(decoded->sequence), clock_time(e.time_ms).c_str(),
                   e.raised ? "RAISED " : "CLEARED", alarm_severity_name(e.severity), e.sensor_key.c_str(), value,
-                  e.limit.c_str(), threshold, e.rule.empty() ? "" : ("  (rule " + e.rule + ")").c_str());
+                  e.limit.c_str(), threshold, alarm_notes(e).c_str());
     }
     std::fflush(stdout);
   }
@@ -130,28 +138,33 @@ class stream_printer {
                    payload.size());
       return;
     }
-    std::size_t critical = 0;
-    for (const auto& a : active->alarms) critical += a.severity == alarm_severity::critical ? 1 : 0;
+    std::size_t critical = 0, suppressed = 0;
+    for (const auto& a : active->alarms) {
+      if (a.maintenance != 0) {
+        ++suppressed;
+      } else if (a.severity == alarm_severity::critical) {
+        ++critical;
+      }
+    }
     if (options_.json) {
       json::array list;
       for (const auto& a : active->alarms) {
-        list.push_back(alarm_json(a.sensor_key, a.kind, a.severity, a.value, a.limit, a.threshold, a.rule, a.since_ms));
+        list.push_back(alarm_json(a));
       }
       emit(topic, json::object{{"type", "alarms"},
                                {"catalog_version", catalog_version_text(active->catalog_version)},
                                {"time_ms", active->time_ms},
                                {"active", std::move(list)}});
     } else {
-      std::printf("%salarms   %zu active: %zu critical, %zu warning\n", who(topic).c_str(), active->alarms.size(),
-                  critical, active->alarms.size() - critical);
+      std::printf("%salarms   %zu active: %zu critical, %zu warning, %zu suppressed by maintenance\n", who(topic).c_str(),
+                  active->alarms.size(), critical, active->alarms.size() - critical - suppressed, suppressed);
       for (const auto& a : active->alarms) {
         char value[32] = "-";
         if (a.value) std::snprintf(value, sizeof value, "%g", *a.value);
         char threshold[32] = "";
         if (a.threshold) std::snprintf(threshold, sizeof threshold, " %g", *a.threshold);
         std::printf("  %-8s %-36s %12s  %s%s  since %s UTC%s\n", alarm_severity_name(a.severity), a.sensor_key.c_str(),
-                    value, a.limit.c_str(), threshold, clock_time(a.since_ms).c_str(),
-                    a.rule.empty() ? "" : ("  (rule " + a.rule + ")").c_str());
+                    value, a.limit.c_str(), threshold, clock_time(a.since_ms).c_str(), alarm_notes(a).c_str());
       }
     }
     std::fflush(stdout);
@@ -166,6 +179,12 @@ class stream_printer {
     o["site"] = rack.substr(0, slash);
     o["rack"] = slash == std::string::npos ? std::string() : rack.substr(slash + 1);
     return o;
+  }
+
+  static json::array windows_of(const agent_state_info& state) {
+    json::array list;
+    for (const maintenance_window& w : state.maintenance) list.push_back(window_json(w));
+    return list;
   }
 
   void on_state(const std::string& topic, const std::string& payload) {
@@ -188,6 +207,8 @@ class stream_printer {
                         {"readings_dropped", state->readings_dropped},
                         {"alarms_critical", state->alarms_critical},
                         {"alarms_warning", state->alarms_warning},
+                        {"alarms_suppressed", state->alarms_suppressed},
+                        {"maintenance", windows_of(*state)},
                         {"sensors", state->sensors}});
     } else {
       std::printf("%sstate    %s  agent %s  boot %s%s%s  %llu sensors  %llu readings dropped  alarms: %u critical, "
@@ -197,6 +218,12 @@ class stream_printer {
                   state->reason.c_str(), static_cast<unsigned long long>(state->sensors),
                   static_cast<unsigned long long>(state->readings_dropped), state->alarms_critical,
                   state->alarms_warning);
+      for (const maintenance_window& w : state->maintenance) {
+        std::string what = w.match;
+        for (const auto& [key, value] : w.location) what += (what.empty() ? "" : " ") + key + "=" + value;
+        std::printf("  maintenance %llu: %s by %s, \"%s\", until %s\n", static_cast<unsigned long long>(w.id),
+                    what.c_str(), w.by.c_str(), w.reason.c_str(), format_time_ms(w.until_ms).c_str());
+      }
     }
     std::fflush(stdout);
   }

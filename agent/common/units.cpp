@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <ctime>
 #include <utility>
 
 namespace racktel {
@@ -24,8 +25,8 @@ std::optional<std::pair<double, std::string_view>> split_number(std::string_view
 std::optional<milliseconds> parse_duration(std::string_view text) {
   auto parts = split_number(text);
   if (!parts) return std::nullopt;
-  static constexpr std::array<std::pair<std::string_view, double>, 4> units{
-      {{"ms", 1.0}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}}};
+  static constexpr std::array<std::pair<std::string_view, double>, 5> units{
+      {{"ms", 1.0}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3}}};
   for (const auto& [suffix, scale] : units) {
     if (parts->second == suffix) {
       const double ms = parts->first * scale;
@@ -62,6 +63,15 @@ std::string format_duration(milliseconds d) {
   if (ms % 60'000 == 0 && ms != 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0 && ms != 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string format_time_ms(std::int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
 }
 
 }  // namespace racktel

@@ -357,6 +357,11 @@ void mqtt_publisher::alarms_changed(const std::string& active_alarms) {
   publish_retained(topic_root_ + "/state", hooks_.online_state());  // it counts them
 }
 
+void mqtt_publisher::state_changed() {
+  if (!status_.connected) return;
+  publish_retained(topic_root_ + "/state", hooks_.online_state());
+}
+
 void mqtt_publisher::publish_alarm_event(std::uint64_t sequence, std::string payload) {
   // A storm of flapping alarms must not eat the agent's memory: the oldest go
   // first (the alarm spool still holds them for the next start).

@@ -90,6 +90,8 @@ class mqtt_publisher {
   // payload): republish it retained, and the state that counts it, now if
   // connected (and at every connect anyway, from hooks.active_alarms).
   void alarms_changed(const std::string& active_alarms);
+  // Something the retained state describes changed (a maintenance window): republish it now if connected.
+  void state_changed();
   // Sends what is queued for up to `grace`, then publishes the OFFLINE state
   // (made by `offline_state` at that moment, after any batch still unsent has
   // been counted as dropped), disconnects and calls `done`.

@@ -55,7 +55,8 @@ json::object to_json(const alarm_report& r) {
           {"limit", a.limit},
           {"threshold", optional_number(a.threshold)},
           {"rule", a.rule},
-          {"since_ms", a.since_ms}};
+          {"since_ms", a.since_ms},
+          {"maintenance", a.maintenance}};
 }
 
 std::string format_limit(const char* which, double v) {
@@ -158,6 +159,7 @@ std::string to_json(const status_report& r) {
   for (const auto& a : r.attention) attention.push_back(to_json(a));
   json::array alarms;
   for (const auto& a : r.alarms) alarms.push_back(to_json(a));
+  json::array maintenance = windows_json(r.maintenance);
   const publisher_status& b = r.broker;
   json::object root{
       {"version", r.version},
@@ -205,8 +207,10 @@ std::string to_json(const status_report& r) {
                               {"ok", r.reload.ok},
                               {"message", r.reload.message},
                               {"errors", json::array(r.reload.errors.begin(), r.reload.errors.end())}}},
+      {"maintenance", std::move(maintenance)},
       {"alarms", json::object{{"critical", r.alarms_critical},
                               {"warning", r.alarms_warning},
+                              {"suppressed", r.alarms_suppressed},
                               {"active", std::move(alarms)},
                               {"events_published", b.alarm_events_published},
                               {"events_waiting", b.alarm_events_waiting},

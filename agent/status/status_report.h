@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "alarms/alarm_engine.h"
+#include "status/maintenance_command.h"
 #include "publish/mqtt_publisher.h"
 #include "sched/poller.h"
 #include "store/catalog.h"
@@ -156,8 +157,10 @@ struct status_report {
   std::uint64_t bytes_encoded = 0;
 
   std::vector<alarm_report> alarms;  // every active alarm, most severe first
-  std::uint64_t alarms_critical = 0;
+  std::uint64_t alarms_critical = 0;   // not suppressed
   std::uint64_t alarms_warning = 0;
+  std::uint64_t alarms_suppressed = 0; // by a maintenance window
+  std::vector<window_report> maintenance;  // open windows, oldest first
   // From the end of the read to the broker's PUBACK of the AlarmEvent, over the last 4096 events.
   struct latency {
     std::size_t count = 0;

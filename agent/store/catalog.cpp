@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -42,6 +43,15 @@ bool sensor_matches(const std::string& glob, const sensor_meta& m) {
   if (glob.empty()) return true;
   const std::string& subject = glob.find('/') == std::string::npos ? m.id : m.key();
   return ::fnmatch(glob.c_str(), subject.c_str(), 0) == 0;
+}
+
+bool sensor_selected(const std::string& glob, const location_globs& location, const sensor_meta& m) {
+  if (!sensor_matches(glob, m)) return false;
+  return std::all_of(location.begin(), location.end(), [&](const auto& wanted) {
+    return std::any_of(m.location.begin(), m.location.end(), [&](const auto& label) {
+      return label.first == wanted.first && ::fnmatch(wanted.second.c_str(), label.second.c_str(), 0) == 0;
+    });
+  });
 }
 
 std::string describe_sensor_changes(const std::vector<sensor_meta>& before, const std::vector<sensor_meta>& after,

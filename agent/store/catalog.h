@@ -38,6 +38,13 @@ std::vector<std::pair<std::string, std::string>> parse_location(std::string_view
 // glob matches everything.
 bool sensor_matches(const std::string& glob, const sensor_meta& meta);
 
+// Sensors chosen by a glob and location labels (values are globs), as
+// [[alarms]] rules, maintenance windows and commissioning expectations name
+// them: the glob matches (see sensor_matches) and every label is present
+// with a matching value.
+using location_globs = std::vector<std::pair<std::string, std::string>>;
+bool sensor_selected(const std::string& glob, const location_globs& location, const sensor_meta& meta);
+
 // What changed between two sensor sets of one driver instance, for the log:
 // "tray=14 removed (77 sensors); pmbus_1-0060 added (8 sensors)". Sensors are
 // grouped by their first location label, or by the device part of their id

@@ -382,6 +382,53 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
   return out;
 }
 
+namespace {
+
+void fill_window(v1::MaintenanceWindow& m, const maintenance_window& w) {
+  m.set_id(w.id);
+  m.set_match(w.match);
+  for (const auto& [key, value] : w.location) {
+    v1::Label* label = m.add_location();
+    label->set_key(key);
+    label->set_value(value);
+  }
+  m.set_reason(w.reason);
+  m.set_by(w.by);
+  m.set_start_ms(w.start_ms);
+  m.set_until_ms(w.until_ms);
+}
+
+maintenance_window window_of(const v1::MaintenanceWindow& m) {
+  maintenance_window w;
+  w.id = m.id();
+  w.match = m.match();
+  for (const v1::Label& label : m.location()) w.location.emplace_back(label.key(), label.value());
+  w.reason = m.reason();
+  w.by = m.by();
+  w.start_ms = m.start_ms();
+  w.until_ms = m.until_ms();
+  return w;
+}
+
+}  // namespace
+
+std::string encode_maintenance_book(const std::vector<maintenance_window>& windows, std::uint64_t next_id) {
+  v1::MaintenanceBook out;
+  for (const maintenance_window& w : windows) fill_window(*out.add_windows(), w);
+  out.set_next_id(next_id);
+  return out.SerializeAsString();
+}
+
+std::optional<decoded_maintenance_book> decode_maintenance_book(std::string_view bytes, std::size_t max_windows) {
+  v1::MaintenanceBook in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  if (static_cast<std::size_t>(in.windows_size()) > max_windows) return std::nullopt;
+  decoded_maintenance_book book;
+  for (const v1::MaintenanceWindow& w : in.windows()) book.windows.push_back(window_of(w));
+  book.next_id = in.next_id();
+  return book;
+}
+
 std::string encode_agent_state(const agent_state_info& state) {
   v1::AgentState out;
   out.set_status(state.online ? v1::AgentState::STATUS_ONLINE : v1::AgentState::STATUS_OFFLINE);
@@ -398,6 +445,8 @@ std::string encode_agent_state(const agent_state_info& state) {
   out.set_readings_accepted(state.readings_accepted);
   out.set_alarms_critical(state.alarms_critical);
   out.set_alarms_warning(state.alarms_warning);
+  out.set_alarms_suppressed(state.alarms_suppressed);
+  for (const maintenance_window& w : state.maintenance) fill_window(*out.add_maintenance(), w);
   return out.SerializeAsString();
 }
 
@@ -419,6 +468,8 @@ std::optional<agent_state_info> decode_agent_state(std::string_view bytes) {
   s.readings_accepted = in.readings_accepted();
   s.alarms_critical = in.alarms_critical();
   s.alarms_warning = in.alarms_warning();
+  s.alarms_suppressed = in.alarms_suppressed();
+  for (const v1::MaintenanceWindow& w : in.maintenance()) s.maintenance.push_back(window_of(w));
   return s;
 }
 
@@ -430,18 +481,35 @@ static_assert(static_cast<int>(alarm_severity::warning) == v1::ALARM_SEVERITY_WA
 
 namespace {
 
-void fill_alarm(v1::Alarm& m, std::size_t sensor, const std::string& key, alarm_kind kind, alarm_severity severity,
-                const std::optional<double>& value, const std::string& limit, const std::optional<double>& threshold,
-                const std::string& rule, std::int64_t since_ms) {
-  m.set_sensor(sensor > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(sensor));
-  m.set_sensor_key(key);
-  m.set_kind(static_cast<v1::AlarmKind>(kind));
-  m.set_severity(static_cast<v1::AlarmSeverity>(severity));
-  if (value) m.set_value(*value);
-  m.set_limit(limit);
-  if (threshold) m.set_threshold(*threshold);
-  m.set_rule(rule);
-  m.set_since_ms(since_ms);
+alarm_kind kind_of(const v1::Alarm& m);
+alarm_severity severity_of(const v1::Alarm& m);
+
+// An alarm_event and an active_alarm carry the same fields of an Alarm.
+template <typename Alarm>
+void fill_alarm(v1::Alarm& m, const Alarm& a) {
+  m.set_sensor(a.sensor > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(a.sensor));
+  m.set_sensor_key(a.sensor_key);
+  m.set_kind(static_cast<v1::AlarmKind>(a.kind));
+  m.set_severity(static_cast<v1::AlarmSeverity>(a.severity));
+  if (a.value) m.set_value(*a.value);
+  m.set_limit(a.limit);
+  if (a.threshold) m.set_threshold(*a.threshold);
+  m.set_rule(a.rule);
+  m.set_since_ms(a.since_ms);
+  m.set_maintenance(a.maintenance);
+}
+
+template <typename Alarm>
+void read_alarm(const v1::Alarm& m, Alarm& a) {
+  a.sensor_key = m.sensor_key();
+  a.kind = kind_of(m);
+  a.severity = severity_of(m);
+  if (m.has_value()) a.value = m.value();
+  a.limit = m.limit();
+  if (m.has_threshold()) a.threshold = m.threshold();
+  a.rule = m.rule();
+  a.since_ms = m.since_ms();
+  a.maintenance = m.maintenance();
 }
 
 alarm_kind kind_of(const v1::Alarm& m) {
@@ -464,8 +532,7 @@ std::string encode_alarm_event(const alarm_event_info& info) {
   const alarm_event& e = info.event;
   out.set_raised(e.raised);
   out.set_time_ms(e.time_ms);
-  fill_alarm(*out.mutable_alarm(), e.sensor, e.sensor_key, e.kind, e.severity, e.value, e.limit, e.threshold, e.rule,
-             e.since_ms);
+  fill_alarm(*out.mutable_alarm(), e);
   return out.SerializeAsString();
 }
 
@@ -478,17 +545,10 @@ std::optional<alarm_event_info> decode_alarm_event(std::string_view bytes) {
   info.sequence = in.sequence();
   const v1::Alarm& m = in.alarm();
   alarm_event& e = info.event;
+  read_alarm(m, e);
   e.sensor = m.sensor() == UINT32_MAX ? alarm_event::no_sensor : m.sensor();
-  e.sensor_key = m.sensor_key();
-  e.kind = kind_of(m);
-  e.severity = severity_of(m);
   e.raised = in.raised();
-  if (m.has_value()) e.value = m.value();
-  e.limit = m.limit();
-  if (m.has_threshold()) e.threshold = m.threshold();
-  e.rule = m.rule();
   e.time_ms = in.time_ms();
-  e.since_ms = m.since_ms();
   return info;
 }
 
@@ -498,8 +558,7 @@ std::string encode_active_alarms(const active_alarms_info& info) {
   out.set_boot_id(bytes_of(info.boot));
   out.set_time_ms(info.time_ms);
   for (const active_alarm& a : info.alarms) {
-    fill_alarm(*out.add_alarms(), a.sensor, a.sensor_key, a.kind, a.severity, a.value, a.limit, a.threshold, a.rule,
-               a.since_ms);
+    fill_alarm(*out.add_alarms(), a);
   }
   return out.SerializeAsString();
 }
@@ -514,15 +573,8 @@ std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, s
   info.time_ms = in.time_ms();
   for (const v1::Alarm& m : in.alarms()) {
     active_alarm a;
+    read_alarm(m, a);
     a.sensor = m.sensor();
-    a.sensor_key = m.sensor_key();
-    a.kind = kind_of(m);
-    a.severity = severity_of(m);
-    if (m.has_value()) a.value = m.value();
-    a.limit = m.limit();
-    if (m.has_threshold()) a.threshold = m.threshold();
-    a.rule = m.rule();
-    a.since_ms = m.since_ms();
     info.alarms.push_back(std::move(a));
   }
   return info;

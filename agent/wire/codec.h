@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "alarms/alarm_engine.h"
+#include "alarms/maintenance.h"
 #include "store/catalog.h"
 
 namespace racktel {
@@ -121,6 +122,8 @@ struct agent_state_info {
   std::uint64_t readings_accepted = 0;
   std::uint32_t alarms_critical = 0;
   std::uint32_t alarms_warning = 0;
+  std::uint32_t alarms_suppressed = 0;
+  std::vector<maintenance_window> maintenance;
 };
 std::string encode_agent_state(const agent_state_info& state);
 std::optional<agent_state_info> decode_agent_state(std::string_view bytes);
@@ -135,6 +138,14 @@ struct active_alarms_info {
 std::string encode_active_alarms(const active_alarms_info& info);
 // nullopt with `error` set when the payload is not a valid ActiveAlarms.
 std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, std::size_t max_alarms = 100000);
+
+// The agent's open maintenance windows, as kept in its state directory (MaintenanceBook).
+std::string encode_maintenance_book(const std::vector<maintenance_window>& windows, std::uint64_t next_id);
+struct decoded_maintenance_book {
+  std::vector<maintenance_window> windows;
+  std::uint64_t next_id = 1;
+};
+std::optional<decoded_maintenance_book> decode_maintenance_book(std::string_view bytes, std::size_t max_windows = 10000);
 
 // One AlarmEvent, on .../alarms.
 struct alarm_event_info {

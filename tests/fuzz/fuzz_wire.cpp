@@ -1,6 +1,8 @@
 // The wire decoders, on bytes from a broker: a catalog, then a batch decoded
-// against it, and the state and alarm messages. Input: u32 catalog length |
-// catalog | batch (the state and alarm decoders take the whole input).
+// against it, and the state and alarm messages; and the agent's own state
+// files (<state_dir>/active-alarms, maintenance), which a damaged disk may
+// hand back as anything. Input: u32 catalog length | catalog | batch (the
+// state, alarm and maintenance decoders take the whole input).
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -19,6 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto active = racktel::decode_active_alarms(bytes, 4096)) {
     if (active->alarms.size() > 4096) __builtin_trap();
+  }
+  if (auto book = racktel::decode_maintenance_book(bytes, 64)) {
+    if (book->windows.size() > 64) __builtin_trap();
+    racktel::maintenance_book restored;
+    restored.restore(std::move(book->windows), book->next_id);
+    (void)restored.expire(0);
   }
   (void)racktel::peek_batch_header(bytes);
   std::uint32_t catalog_length = 0;

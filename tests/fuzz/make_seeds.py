@@ -37,6 +37,10 @@ gone = pb.Alarm(sensor=4294967295, sensor_key="rack/tray03.leak", kind=pb.ALARM_
 w("wire", "alarm_event", pb.AlarmEvent(catalog_version=7, boot_id=bytes(16), sequence=42, raised=True,
                                        time_ms=1795838785702, alarm=hot).SerializeToString())
 w("wire", "alarm_event_gone", pb.AlarmEvent(sequence=43, alarm=gone).SerializeToString())
+window = pb.MaintenanceWindow(id=3, match="rack/tray03*", location=[pb.Label(key="tray", value="3")],
+                              reason="tray swap", by="alice (tech3)", start_ms=1795838785702, until_ms=1795845985702)
+w("wire", "maintenance_book", pb.MaintenanceBook(windows=[window], next_id=4).SerializeToString())
+w("wire", "state_with_maintenance", pb.AgentState(status=1, alarms_suppressed=2, maintenance=[window]).SerializeToString())
 w("wire", "active_alarms", pb.ActiveAlarms(catalog_version=7, boot_id=bytes(16), time_ms=1,
                                            alarms=[hot, gone]).SerializeToString())
 

@@ -59,6 +59,7 @@ class Broker:
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous false" if users else "allow_anonymous true",
             f"persistence true\npersistence_location {directory}/" if persistent else "persistence false",
+            "set_tcp_nodelay true",  # as docs/deployment.md asks: PUBACKs not held by Nagle
             # Under root mosquitto would switch to its own user; keep it simple in tests.
             "user root" if os.geteuid() == 0 else "",
         ]

@@ -109,7 +109,7 @@ def test_the_active_set_is_retained_for_a_console_that_connects_later_and_the_st
         # The decoder shows it too.
         out = subprocess.run([str(CLI), "subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01",
                               "-n", "1", "--timeout", "20s"], capture_output=True, text=True, timeout=60)
-        assert "alarms   1 active: 1 critical, 0 warning" in out.stdout
+        assert "alarms   1 active: 1 critical, 0 warning, 0 suppressed by maintenance" in out.stdout
         assert "alarms: 1 critical, 0 warning" in out.stdout
         line = next(l for l in out.stdout.splitlines() if "rack/chip03.die_temp" in l and "crit_high" in l)
         assert line.split()[:3] == ["critical", "rack/chip03.die_temp", "110"]
@@ -210,3 +210,90 @@ def test_a_restart_keeps_the_active_alarms_and_raises_nothing_twice(start_agent,
         assert not events(after)[0].raised and events(after)[0].alarm.since_ms == since
     finally:
         after.close()
+
+
+def maintenance(agent, *args):
+    return subprocess.run([str(CLI), "maintenance", *args, "--socket", str(agent.socket)], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_a_maintenance_window_suppresses_the_alarms_it_covers_and_expires_by_itself(start_agent, collector):
+    c = collector()
+    agent = start_agent(rack(110, HYSTERESIS))  # chip 3 is in tray 0
+    die = "rack/chip03.die_temp"
+    wait_for(lambda: events(c), what="the critical alarm")
+    since = events(c)[0].alarm.since_ms
+    assert events(c)[0].alarm.maintenance == 0
+
+    out = maintenance(agent, "start", "--location", "tray=0", "--for", "4s", "--reason", "tray swap", "--by", "alice")
+    assert out.returncode == 0, out.stderr
+    assert "maintenance window 1 open until" in out.stdout and "1 active alarms suppressed" in out.stdout
+    # Announced again at once, suppressed, with its start kept; still evaluated and shown.
+    wait_for(lambda: len(events(c)) >= 2, what="the alarm marked suppressed")
+    marked = events(c)[1]
+    assert (marked.raised, marked.alarm.sensor_key, marked.alarm.maintenance, marked.alarm.since_ms) == \
+        (True, die, 1, since)
+    status = agent.status()
+    assert (status["alarms"]["critical"], status["alarms"]["suppressed"]) == (0, 1)
+    assert alarms(agent)[die]["maintenance"] == 1
+    [window] = status["maintenance"]
+    assert (window["id"], window["location"], window["reason"], window["by"], window["alarms_suppressed"]) == \
+        (1, {"tray": "0"}, "tray swap", "alice (root)", 1)
+    assert window["sensors"] > 10
+    assert [a.maintenance for a in decode_active(c.of("alarms/active")[-1][2]).alarms] == [1]
+    # Remote maintenance sees who works on the rack, why, and until when.
+    state = c.states()[-1]
+    assert (state.alarms_critical, state.alarms_suppressed) == (0, 1)
+    assert [(w.id, w.reason, w.by, w.until_ms) for w in state.maintenance] == \
+        [(1, "tray swap", "alice (root)", window["until_ms"])]
+    assert "suppressed: maintenance 1" in agent.status(human=True)
+    listed = maintenance(agent, "list")
+    assert listed.returncode == 0 and 'maintenance 1: tray=0 by alice (root), "tray swap"' in listed.stdout
+    # Readings keep flowing unchanged.
+    before = len(c.of("data"))
+    wait_for(lambda: len(c.of("data")) > before + 2, what="data during the window")
+
+    # It expires: the alarm pages again.
+    wait_for(lambda: events(c)[-1].alarm.maintenance == 0 and len(events(c)) >= 3, timeout=15,
+             what="the alarm no longer suppressed")
+    assert events(c)[-1].raised and events(c)[-1].alarm.since_ms == since
+    wait_for(lambda: not c.states()[-1].maintenance, what="the state without the window")
+    assert agent.status()["alarms"]["critical"] == 1
+    assert "maintenance: window 1 (tray swap, by alice (root)) expired" in agent.log_text()
+    assert "no maintenance window is open" in maintenance(agent, "list").stdout
+
+
+def test_a_maintenance_window_survives_a_restart_and_ends_when_asked(start_agent, collector, broker):
+    agent = start_agent(rack(110, HYSTERESIS))
+    wait_for(lambda: die_alarm(agent), what="the alarm")
+    assert maintenance(agent, "start", "--match", "rack/chip0[0-3].*", "--for", "2h", "--reason", "reseat").returncode == 0
+    refused = maintenance(agent, "start", "--for", "1h", "--reason", "everything")
+    assert refused.returncode == 1 and "say which sensors" in refused.stderr
+    too_long = maintenance(agent, "start", "--match", "*", "--for", "30d", "--reason", "forever")
+    assert too_long.returncode == 1 and "at most 7d" in too_long.stderr
+    assert maintenance(agent, "start", "--match", "*", "--for", "soon", "--reason", "x").returncode == 1
+    agent.stop()
+
+    from conftest import Collector
+    after = Collector(broker)
+    try:
+        agent.start()
+        wait_for(lambda: after.states() and after.states()[-1].maintenance, what="the kept window in the state")
+        assert after.states()[-1].maintenance[0].by == "root", "by defaults to the caller"
+        wait_for(lambda: die_alarm(agent) and die_alarm(agent)["maintenance"] == 1, what="the alarm, suppressed")
+        assert "window 1 kept from the last run: reseat by root" in agent.log_text()
+        ended = maintenance(agent, "end", "1")
+        assert ended.returncode == 0 and "maintenance window 1 (reseat) ended" in ended.stdout
+        wait_for(lambda: not after.states()[-1].maintenance, what="the state without it")
+        assert die_alarm(agent)["maintenance"] == 0
+        again = maintenance(agent, "end", "1")
+        assert again.returncode == 1 and "no open maintenance window 1" in again.stderr
+        # The next window gets a new id, never one used before.
+        assert "maintenance window 2 open" in maintenance(agent, "start", "--match", "*", "--for", "1m",
+                                                         "--reason", "x").stdout
+    finally:
+        after.close()
+
+
+def die_alarm(agent):
+    return alarms(agent).get("rack/chip03.die_temp")

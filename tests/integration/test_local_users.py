@@ -161,7 +161,7 @@ def test_out_of_descriptors_the_accept_loop_backs_off_and_recovers(start_agent):
     assert log.count("cannot accept") == log.count("accepting connections again") >= 1, "said once per episode"
 
 
-def test_only_privileged_callers_may_reload(start_agent, tmp_path):
+def test_only_privileged_callers_may_reload_or_open_maintenance_windows(start_agent, tmp_path):
     agent = start_agent()
     # Let an unprivileged user reach the socket at all (pytest's directories are 0700).
     os.chmod(agent.socket, 0o666)
@@ -176,11 +176,25 @@ def test_only_privileged_callers_may_reload(start_agent, tmp_path):
     assert "reload refused to uid 65534" in agent.log_text()
     assert agent.status()["reload"]["time_ms"] == 0, "nothing was reloaded"
 
+    # Maintenance windows: anyone who may connect may list them; opening one changes the agent.
+    window = 'maintenance start {"match":"*","for":"1h","reason":"cabling","by":"mallory"}'
+    assert ask_as(NOBODY, NOGROUP, agent.socket, "maintenance list")["windows"] == []
+    refused = ask_as(NOBODY, NOGROUP, agent.socket, window)
+    assert refused["ok"] is False and "not allowed" in refused["message"], refused
+    assert "maintenance start refused to uid 65534" in agent.log_text()
+    assert agent.status()["maintenance"] == []
+
     # [agent] control_groups lets a group's members change the agent; root may always.
     agent.config.write_text(agent.config.read_text().replace('[agent]\n', '[agent]\ncontrol_groups = ["nogroup"]\n'))
     assert ask(agent.socket, "reload")["ok"] is True
     allowed = ask_as(NOBODY, NOGROUP, agent.socket, "reload")
     assert allowed["ok"] is True, allowed
+    opened = ask_as(NOBODY, NOGROUP, agent.socket, window)
+    assert opened["ok"] is True, opened
+    # The name a caller gives is kept with the one the kernel says it is.
+    assert opened["window"]["by"] == "mallory (nobody)"
+    ended = ask_as(NOBODY, NOGROUP, agent.socket, f"maintenance end {opened['window']['id']}")
+    assert ended["ok"] is True, ended
 
 
 def test_a_status_socket_path_that_is_a_regular_file_is_not_deleted(start_agent, tmp_path):
