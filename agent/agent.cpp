@@ -476,7 +476,7 @@ bool agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
     const sensor_meta* m = e.sensor < catalog_.sensors.size() && catalog_.sensors[e.sensor].key() == e.sensor_key
                                ? &catalog_.sensors[e.sensor]
                                : nullptr;
-    const std::string value = e.value && m ? fmt::format(" {:g} {}", *e.value, m->unit) : std::string();
+    const std::string value = e.value && m ? " " + reading_text(*m, *e.value) : std::string();
     const std::string limit = e.threshold ? fmt::format(" {} {:g}", e.limit, *e.threshold) : " " + e.limit;
     const std::string rule = e.rule.empty() ? std::string() : " (rule " + e.rule + ")";
     if (e.raised) {
@@ -757,14 +757,17 @@ status_report agent::report(const report_request& request) const {
     }
     auto condition = judge(m, e);
     if (!condition || !sensor_matches(request.match, m)) continue;
+    const bool has_value = reading_has_value(e.status);
     r.attention.push_back({m.key(), m.name, reading_status_name(e.status),
-                           reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
-                           m.unit, std::move(condition->limit), e.last_ok_ms, condition->level});
+                           has_value ? std::optional<double>(shown_value(m, e)) : std::nullopt, m.unit,
+                           std::move(condition->limit), e.last_ok_ms, condition->level,
+                           has_value ? state_word(m, e.value) : std::string()});
   }
   for (active_alarm& a : active_alarms()) {
     const sensor_meta& m = catalog_.sensors[a.sensor];
     if (!request.match.empty() && !sensor_matches(request.match, m)) continue;
-    r.alarms.push_back({std::move(a), m.name, m.unit});
+    std::string state = a.value ? state_word(m, *a.value) : std::string();
+    r.alarms.push_back({std::move(a), m.name, m.unit, std::move(state)});
   }
   if (!alarm_latency_us_.empty()) {
     std::vector<std::uint32_t> sorted = alarm_latency_us_;
@@ -866,6 +869,27 @@ status_report agent::report(const report_request& request) const {
   return r;
 }
 
+commission_report agent::commission(const std::vector<expectation>& expectations) const {
+  commission_inputs rack;
+  rack.sensors = &catalog_.sensors;
+  rack.readings = &latest_.entries();
+  rack.alarms = active_alarms();
+  for (const driver_slot& slot : slots_) {
+    rack.drivers.push_back({slot.config.name, slot.instance ? "running" : slot.config.enabled ? "failed" : "disabled",
+                            slot.error});
+  }
+  return evaluate_commission(expectations, rack);
+}
+
+void agent::publish_commission(const commission_report& report, const std::string& by, const std::string& expectations) {
+  std::size_t failed = 0;
+  for (const check_result& c : report.checks) failed += c.passed ? 0 : 1;
+  spdlog::info("commissioning check by {} against {}: {} ({} of {} checks failed)", by, expectations,
+               report.passed ? "PASSED" : "FAILED", failed, report.checks.size());
+  publisher_->commission_changed(
+      encode_commission({boot_, unix_now_ms(), catalog_.version, by, expectations, report}));
+}
+
 std::vector<sensor_report> agent::sensor_reports(const std::string& match) const {
   std::vector<sensor_report> out;
   const auto& entries = latest_.entries();
@@ -876,7 +900,8 @@ std::vector<sensor_report> agent::sensor_reports(const std::string& match) const
     sensor_report s{m.key(), m.name, sensor_kind_name(m.kind), m.unit,
                     e.time_ms == 0 ? "never_read" : reading_status_name(e.status),
                     e.time_ms != 0 && reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
-                    m.warn_low, m.warn_high, m.crit_low, m.crit_high, e.time_ms, e.last_ok_ms, "", ""};
+                    m.warn_low, m.warn_high, m.crit_low, m.crit_high, e.time_ms, e.last_ok_ms, "", "",
+                    e.time_ms != 0 && reading_has_value(e.status) ? state_word(m, e.value) : std::string()};
     if (auto condition = judge(m, e)) {
       s.condition = attention_level_name(condition->level);
       s.limit = std::move(condition->limit);

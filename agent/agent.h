@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "alarms/alarm_engine.h"
+#include "commission/commission.h"
 #include "common/event_loop.h"
 #include "config/config.h"
 #include "drivers/driver_loader.h"
@@ -115,6 +116,11 @@ class agent {
   maintenance_answer end_maintenance(std::uint64_t id, const std::string& by);
   // Each open window with the sensors it covers and the active alarms it suppresses.
   std::vector<window_report> maintenance_report() const;
+
+  // The commissioning check against the rack as it is now; `publish` also
+  // sends it retained to .../commission, with `by` and the file's name.
+  commission_report commission(const std::vector<expectation>& expectations) const;
+  void publish_commission(const commission_report& report, const std::string& by, const std::string& expectations);
 
   // Threads of the driver lanes that are still running: for shutdown, which
   // waits for all of them under one deadline.

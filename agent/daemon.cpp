@@ -17,6 +17,7 @@
 #include "reloader.h"
 #include "service/service_notifier.h"
 #include "service/state_lock.h"
+#include "status/commission_command.h"
 #include "status/maintenance_command.h"
 #include "status/status_server.h"
 
@@ -74,6 +75,28 @@ std::string maintenance_answer(agent& a, const std::string& line, const peer_cre
   return maintenance_answer_json(answer.ok, answer.message, answer.window ? &*answer.window : nullptr);
 }
 
+// `racktel commission` on the status socket. Checking is reading; publishing
+// the report (what remote maintenance takes as the rack's acceptance) takes
+// the right to change the agent.
+std::string commission_answer(agent& a, const std::string& line, const peer_credentials& peer, bool allowed) {
+  const commission_command c = parse_commission_command(line);
+  if (!c.error.empty()) return commission_json({}, false, {}, c.error);
+  const expectation_file file = parse_expectations(c.expect, c.source);
+  if (!file.errors.empty()) return commission_json({}, false, file.errors);
+  const commission_report report = a.commission(file.expectations);
+  if (!c.publish) return commission_json(report, false, {});
+  if (!allowed) {
+    spdlog::warn("status socket: commission report refused to uid {} (pid {}): not root, the agent's user or in "
+                 "[agent] control_groups", peer.uid, peer.pid);
+    return commission_json(report, false, {}, "not allowed: publishing a commissioning report takes root, the agent's "
+                                               "user or a member of [agent] control_groups");
+  }
+  const std::string caller = user_name(peer.uid);
+  const std::string by = c.by.empty() || c.by == caller ? caller : c.by + " (" + caller + ")";
+  a.publish_commission(report, by, c.source + (file.description.empty() ? "" : ": " + file.description));
+  return commission_json(report, true, {});
+}
+
 }  // namespace
 
 int run_agent(const agent_config& config, const daemon_options& options) {
@@ -99,6 +122,9 @@ int run_agent(const agent_config& config, const daemon_options& options) {
       return reply(to_json(a.report(request)));
     }
     const bool allowed = may_change_agent(peer, ::geteuid(), a.control_gids());
+    if (command.starts_with("commission ")) {
+      return reply(commission_answer(a, command.substr(11), peer, allowed));
+    }
     if (command == "maintenance" || command.starts_with("maintenance ")) {
       return reply(maintenance_answer(a, command.substr(std::min<std::size_t>(command.size(), 12)), peer, allowed));
     }

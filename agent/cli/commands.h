@@ -40,6 +40,17 @@ struct report_options {
 int status(const std::string& socket_path, const report_options& options);
 // Every sensor with its value, status, limits and age, from the running agent.
 int sensors(const std::string& socket_path, const report_options& options);
+// `racktel commission --expect FILE`: exit 0 when every expectation holds,
+// 1 when one fails (or the agent cannot be reached), 2 when the file has errors.
+struct commission_options {
+  std::string expect_file;
+  std::chrono::milliseconds timeout{60000};  // for the rack to settle
+  bool json = false;
+  bool publish = true;
+  std::string by;
+};
+int commission(const std::string& socket_path, const commission_options& options);
+
 // `racktel maintenance list|start|end`: exit 0 when the agent did it.
 struct maintenance_options {
   std::string action;  // "list", "start", "end"

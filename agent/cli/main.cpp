@@ -57,6 +57,18 @@ int main(int argc, char** argv) {
   maint_end->add_option("--by", maint.by, "who (default: your user name)");
   maint_end->add_flag("--json", maint.json, "print the raw JSON answer");
 
+  racktel::cli::commission_options comm;
+  std::string comm_timeout = "60s";
+  auto* commission = app.add_subcommand("commission", "check the rack against an expectation file: is it complete and healthy?");
+  socket_options(commission);
+  commission->add_option("-e,--expect", comm.expect_file, "the expectation file (TOML; see config/commission-sim.toml)")
+      ->required();
+  commission->add_option("--timeout", comm_timeout, "how long to wait for the rack to settle before failing")
+      ->capture_default_str();
+  commission->add_option("--by", comm.by, "who ran the check (default: your user name)");
+  commission->add_flag("--json", comm.json, "print the report as JSON");
+  commission->add_flag("!--no-publish", comm.publish, "do not publish the report to the broker (a dry run)");
+
   racktel::cli::subscribe_options sub;
   std::string timeout_text = "0ms";
   unsigned count = 0;
@@ -113,6 +125,16 @@ int main(int argc, char** argv) {
   if (*status) return racktel::cli::status(socket_path, report);
   if (*sensors) return racktel::cli::sensors(socket_path, report);
   if (*reload) return racktel::cli::reload(socket_path);
+  if (*commission) {
+    auto timeout = racktel::parse_duration(comm_timeout);
+    if (!timeout) {
+      std::fprintf(stderr, "racktel commission: --timeout expects a duration such as 60s, got \"%s\"\n",
+                   comm_timeout.c_str());
+      return 64;
+    }
+    comm.timeout = *timeout;
+    return racktel::cli::commission(socket_path, comm);
+  }
   if (*maintenance) {
     maint.action = *maint_list ? "list" : *maint_start ? "start" : "end";
     return racktel::cli::maintenance(socket_path, maint);

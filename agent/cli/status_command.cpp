@@ -9,11 +9,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <thread>
 
 #include "commands.h"
 #include "common/units.h"
 #include "config/config.h"
+#include "status/commission_command.h"
 #include "status/maintenance_command.h"
 
 namespace racktel::cli {
@@ -168,7 +173,11 @@ void print_human(const json::object& r, const std::string& match) {
   for (const auto& av : active) {
     const auto& a = av.as_object();
     char value[48] = "-";
-    if (!a.at("value").is_null()) std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+    if (!s(a, "state").empty()) {
+      std::snprintf(value, sizeof value, "%s", s(a, "state").c_str());  // a state reads as what it means
+    } else if (!a.at("value").is_null()) {
+      std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+    }
     std::string limit = s(a, "limit");
     if (!a.at("threshold").is_null()) limit += " " + number(a.at("threshold"));
     std::string notes = s(a, "rule").empty() ? "" : "  (rule " + s(a, "rule") + ")";
@@ -272,7 +281,11 @@ void print_human(const json::object& r, const std::string& match) {
   for (const auto& av : attention) {
     const auto& a = av.as_object();
     char value[48] = "-";
-    if (!a.at("value").is_null()) std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+    if (!s(a, "state").empty()) {
+      std::snprintf(value, sizeof value, "%s", s(a, "state").c_str());  // a state reads as what it means
+    } else if (!a.at("value").is_null()) {
+      std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+    }
     const std::string limit = s(a, "limit");
     std::printf("  %-8s %-34s %-14s %-14s %s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
                 s(a, "status").c_str(), limit.empty() ? ("last ok " + ago(now, i(a, "last_ok_ms"))).c_str() : limit.c_str());
@@ -289,7 +302,7 @@ void print_sensors(const json::object& r) {
     const auto& x = sv.as_object();
     const std::string condition = s(x, "condition");
     std::printf("%-36s %12s %-5s %-12s %-9s %9s %9s %9s %9s  %s\n", s(x, "sensor").c_str(),
-                number(x.at("value")).c_str(), s(x, "unit").c_str(), s(x, "status").c_str(),
+                s(x, "state").empty() ? number(x.at("value")).c_str() : s(x, "state").c_str(), s(x, "unit").c_str(), s(x, "status").c_str(),
                 condition.empty() ? "-" : condition.c_str(), number(x.at("crit_low")).c_str(),
                 number(x.at("warn_low")).c_str(), number(x.at("warn_high")).c_str(), number(x.at("crit_high")).c_str(),
                 ago(now, i(x, "time_ms")).c_str());
@@ -382,6 +395,65 @@ int sensors(const std::string& socket_path, const report_options& options) {
                           std::fprintf(stderr, "racktel sensors: no sensor matches %s\n", options.match.c_str());
                           return false;
                         });
+}
+
+int commission(const std::string& socket_path, const commission_options& options) {
+  std::ifstream in(options.expect_file, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "racktel commission: cannot read %s: %s\n", options.expect_file.c_str(), std::strerror(errno));
+    return 1;
+  }
+  commission_command request;
+  request.expect.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  request.source = options.expect_file;
+  request.by = options.by;
+  // Ask until everything passes or the time is up: a rack just powered on
+  // needs a few reads (and a loop a few minutes under load) to settle.
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  json::object answer;
+  auto ask_once = [&]() -> bool {
+    auto reply = ask_or_explain("commission", socket_path, format_commission_command(request), 30);
+    if (!reply) return false;
+    try {
+      answer = json::parse(*reply).as_object();
+      return true;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "racktel commission: unexpected answer: %s\n", e.what());
+      return false;
+    }
+  };
+  for (;;) {
+    request.publish = false;
+    if (!ask_once()) return 1;
+    if (!answer.at("errors").as_array().empty() || answer.contains("message")) break;
+    const bool passed = answer.at("passed").as_bool();
+    if (passed || std::chrono::steady_clock::now() >= deadline) {
+      // The final word: asked once more and published, so the report on the broker is this one.
+      if (options.publish) {
+        request.publish = true;
+        if (!ask_once()) return 1;
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (options.json) {
+    std::printf("%s\n", json::serialize(answer).c_str());
+  } else {
+    for (const auto& e : answer.at("errors").as_array()) std::fprintf(stderr, "%s\n", json::value_to<std::string>(e).c_str());
+    if (answer.contains("message")) std::fprintf(stderr, "racktel commission: %s\n", s(answer, "message").c_str());
+    for (const auto& cv : answer.at("checks").as_array()) {
+      const auto& c = cv.as_object();
+      std::printf("%s  %s\n", c.at("passed").as_bool() ? "pass" : "FAIL", s(c, "name").c_str());
+      for (const auto& f : c.at("findings").as_array()) std::printf("        %s\n", json::value_to<std::string>(f).c_str());
+    }
+    if (answer.at("errors").as_array().empty()) {
+      std::printf("%s%s\n", answer.at("passed").as_bool() ? "PASSED: the rack is complete and healthy" : "FAILED",
+                  answer.at("published").as_bool() ? "; the report is published on the broker" : "");
+    }
+  }
+  if (!answer.at("errors").as_array().empty()) return 2;
+  return answer.at("passed").as_bool() && !answer.contains("message") ? 0 : 1;
 }
 
 int maintenance(const std::string& socket_path, const maintenance_options& options) {

@@ -69,7 +69,35 @@ class stream_printer {
     if (kind == "data") return on_data(topic, payload);
     if (topic.ends_with("/alarms/active")) return on_active_alarms(topic, payload), 0;
     if (kind == "alarms") return on_alarm_event(topic, payload), 0;
+    if (kind == "commission") return on_commission(topic, payload), 0;
     return 0;
+  }
+
+  void on_commission(const std::string& topic, const std::string& payload) {
+    auto c = decode_commission(payload);
+    if (!c) {
+      std::fprintf(stderr, "racktel subscribe: %s: not a valid CommissionReport (%zu bytes)\n", topic.c_str(),
+                   payload.size());
+      return;
+    }
+    if (options_.json) {
+      json::array checks;
+      for (const check_result& r : c->report.checks) {
+        checks.push_back(json::object{{"name", r.name}, {"passed", r.passed},
+                                      {"findings", json::array(r.findings.begin(), r.findings.end())}});
+      }
+      emit(topic, json::object{{"type", "commission"}, {"time_ms", c->time_ms}, {"by", c->by},
+                               {"expectations", c->expectations}, {"passed", c->report.passed},
+                               {"checks", std::move(checks)}});
+    } else {
+      std::printf("%scommission  %s  by %s at %s UTC against %s\n", who(topic).c_str(),
+                  c->report.passed ? "PASSED" : "FAILED", c->by.c_str(), clock_time(c->time_ms).c_str(),
+                  c->expectations.c_str());
+      for (const check_result& r : c->report.checks) {
+        for (const std::string& f : r.findings) std::printf("  %s: %s\n", r.name.c_str(), f.c_str());
+      }
+    }
+    std::fflush(stdout);
   }
 
   bool saw_state() const { return saw_state_; }
@@ -121,6 +149,10 @@ class stream_printer {
     } else {
       char value[32] = "-";
       if (e.value) std::snprintf(value, sizeof value, "%g", *e.value);
+      if (const sensor_meta* m = sensor_of(decoded->catalog_version, e.sensor); m && e.value) {
+        const std::string word = state_word(*m, *e.value);
+        if (!word.empty()) std::snprintf(value, sizeof value, "%s", word.c_str());
+      }
       char threshold[32] = "";
       if (e.threshold) std::snprintf(threshold, sizeof threshold, " %g", *e.threshold);
       std::printf("%salarm    #%llu  %s  %s %-8s %-36s %12s  %s%s%s\n", who(topic).c_str(),
@@ -161,6 +193,10 @@ class stream_printer {
       for (const auto& a : active->alarms) {
         char value[32] = "-";
         if (a.value) std::snprintf(value, sizeof value, "%g", *a.value);
+        if (const sensor_meta* m = sensor_of(active->catalog_version, a.sensor); m && a.value) {
+          const std::string word = state_word(*m, *a.value);
+          if (!word.empty()) std::snprintf(value, sizeof value, "%s", word.c_str());
+        }
         char threshold[32] = "";
         if (a.threshold) std::snprintf(threshold, sizeof threshold, " %g", *a.threshold);
         std::printf("  %-8s %-36s %12s  %s%s  since %s UTC%s\n", alarm_severity_name(a.severity), a.sensor_key.c_str(),
@@ -168,6 +204,12 @@ class stream_printer {
       }
     }
     std::fflush(stdout);
+  }
+
+  // A sensor of a catalog already received; null when it has not come (yet).
+  const sensor_meta* sensor_of(std::uint64_t catalog_version, std::size_t index) const {
+    auto it = catalogs_.find(catalog_version);
+    return it == catalogs_.end() || index >= it->second.sensors.size() ? nullptr : &it->second.sensors[index];
   }
 
   // The line prefix naming the rack, when several racks may be printed.
@@ -300,18 +342,22 @@ class stream_printer {
         if (!options_.match.empty() && key.find(options_.match) == std::string::npos) continue;
         const std::string row_key = names_racks() ? rack_of(topic) + "/" + key : key;
         const bool has_value = r.status == 0 || r.status == 3;
+        // A state sensor reads as what it means ("down"), anything else as its number.
+        const std::string word = has_value ? state_word(m, r.value) : std::string();
+        const std::string shown = !has_value ? "-" : !word.empty() ? word : format_value(r.value, m.resolution);
         if (options_.table) {
-          table_[row_key] = table_row{s.time_ms, has_value ? format_value(r.value, m.resolution) : "-", m.unit,
+          table_[row_key] = table_row{s.time_ms, shown, m.unit,
                                   r.status ? reading_status_name(r.status) : "",
                                   has_value ? limit_flag(m, r.value) : "", m.name};
         } else if (options_.json) {
           json::object o{{"type", "reading"}, {"sequence", batch.header.sequence}, {"time_ms", s.time_ms},
                          {"sensor", key},     {"unit", m.unit},                     {"status", reading_status_name(r.status)}};
           o["value"] = has_value ? json::value(r.value) : json::value(nullptr);
+          if (!word.empty()) o["state"] = word;
           emit(topic, o);
         } else {
           std::printf("  %s  %-36s %12s %-6s%s%s%s\n", clock_time(s.time_ms).c_str(), row_key.c_str(),
-                      has_value ? format_value(r.value, m.resolution).c_str() : "-", m.unit.c_str(),
+                      shown.c_str(), m.unit.c_str(),
                       r.status ? "  " : "", r.status ? reading_status_name(r.status) : "",
                       has_value ? limit_flag(m, r.value) : "");
         }

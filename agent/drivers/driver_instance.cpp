@@ -185,6 +185,7 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
     m.crit_low = limit(info.crit_low);
     m.crit_high = limit(info.crit_high);
     m.group = info.group;
+    m.states = parse_state_names(info.states ? info.states : "");  // NULL from a driver older than ABI 1.3
     usable[i] = true;
     catalog->groups[info.group].members.push_back(i);
   }

@@ -240,6 +240,7 @@ void mqtt_publisher::on_connected(const std::string& server) {
   publish_retained(topic_root_ + "/state", hooks_.online_state());
   publish_retained(topic_root_ + "/catalog", hooks_.catalog());
   publish_retained(topic_root_ + "/alarms/active", hooks_.active_alarms());
+  if (!commission_.empty()) publish_retained(topic_root_ + "/commission", commission_);
   catalogs_sent_ = {hooks_.catalog_version()};
   pump();
   maybe_finish_stop();
@@ -355,6 +356,11 @@ void mqtt_publisher::alarms_changed(const std::string& active_alarms) {
   if (!status_.connected) return;
   publish_retained(topic_root_ + "/alarms/active", active_alarms);
   publish_retained(topic_root_ + "/state", hooks_.online_state());  // it counts them
+}
+
+void mqtt_publisher::commission_changed(std::string report) {
+  commission_ = std::move(report);
+  if (status_.connected) publish_retained(topic_root_ + "/commission", commission_);
 }
 
 void mqtt_publisher::state_changed() {

@@ -90,6 +90,10 @@ class mqtt_publisher {
   // payload): republish it retained, and the state that counts it, now if
   // connected (and at every connect anyway, from hooks.active_alarms).
   void alarms_changed(const std::string& active_alarms);
+  // A commissioning report (CommissionReport): published retained now if
+  // connected, and again at every connect of this run, so a report made
+  // while the broker was away still arrives.
+  void commission_changed(std::string report);
   // Something the retained state describes changed (a maintenance window): republish it now if connected.
   void state_changed();
   // Sends what is queued for up to `grace`, then publishes the OFFLINE state
@@ -158,6 +162,7 @@ class mqtt_publisher {
   bool send_alarms();                 // false when the connection refused
   void requeue_alarm_events();        // the connection is gone: all wait again
   std::map<std::uint64_t, pending_publish> publishes_;  // by publish id, this connection
+  std::string commission_;  // the last CommissionReport of this run, empty when none
   std::unique_ptr<timer_handle> ack_timer_;
   std::unique_ptr<timer_handle> stable_timer_;  // resets the back-off once a connection has lasted
   std::uint64_t next_publish_id_ = 1;

@@ -41,7 +41,7 @@ json::value optional_number(const std::optional<double>& v) { return v ? json::v
 json::object to_json(const sensor_attention& a) {
   return {{"sensor", a.sensor}, {"name", a.name},   {"severity", attention_level_name(a.level)},
           {"status", a.status}, {"value", optional_number(a.value)}, {"unit", a.unit},
-          {"limit", a.limit},   {"last_ok_ms", a.last_ok_ms}};
+          {"limit", a.limit},   {"last_ok_ms", a.last_ok_ms}, {"state", a.state}};
 }
 
 json::object to_json(const alarm_report& r) {
@@ -51,6 +51,7 @@ json::object to_json(const alarm_report& r) {
           {"kind", alarm_kind_name(a.kind)},
           {"severity", alarm_severity_name(a.severity)},
           {"value", optional_number(a.value)},
+          {"state", r.state},
           {"unit", r.unit},
           {"limit", a.limit},
           {"threshold", optional_number(a.threshold)},
@@ -140,6 +141,7 @@ std::string to_json(const std::vector<sensor_report>& sensors, std::int64_t time
                                 {"unit", s.unit},
                                 {"status", s.status},
                                 {"value", optional_number(s.value)},
+                                {"state", s.state},
                                 {"warn_low", optional_number(s.warn_low)},
                                 {"warn_high", optional_number(s.warn_high)},
                                 {"crit_low", optional_number(s.crit_low)},

@@ -61,6 +61,7 @@ struct sensor_attention {
   std::string limit;   // "warn_high 90" / "crit_high 105"; a driver's error; empty otherwise
   std::int64_t last_ok_ms = 0;
   attention_level level = attention_level::stale;
+  std::string state{};  // a state sensor's value in words ("down"), else empty
 };
 
 // What `status` and `sensors` answer on the status socket: "status",
@@ -86,6 +87,7 @@ struct sensor_report {
   std::int64_t last_ok_ms = 0;
   std::string condition;  // attention level name, empty when all is well
   std::string limit;
+  std::string state;      // a state sensor's value in words ("up"), else empty
 };
 std::string to_json(const std::vector<sensor_report>& sensors, std::int64_t time_ms);
 
@@ -122,6 +124,7 @@ struct alarm_report {
   active_alarm alarm;
   std::string name;
   std::string unit;
+  std::string state;  // a state sensor's value in words ("detected"), else empty
 };
 
 struct status_report {

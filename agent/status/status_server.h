@@ -39,7 +39,8 @@ struct status_server_options {
   std::size_t max_connections = 32;
   std::chrono::milliseconds session_timeout{5000};  // to send the command, and to read the answer once made
   std::chrono::milliseconds answer_timeout{120000}; // for the agent to make the answer (a reload)
-  std::size_t max_command_bytes = 4096;
+  // One line; a commissioning check brings its expectation file inline (see commission_command.h).
+  std::size_t max_command_bytes = 256 * 1024;
 };
 
 class status_server {

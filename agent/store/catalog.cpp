@@ -3,6 +3,8 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <map>
 #include <tuple>
 
@@ -23,6 +25,30 @@ std::vector<std::pair<std::string, std::string>> parse_location(std::string_view
   return labels;
 }
 
+std::vector<std::pair<std::int64_t, std::string>> parse_state_names(std::string_view text) {
+  std::vector<std::pair<std::int64_t, std::string>> names;
+  for (auto& [value, word] : parse_location(text)) {
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec == std::errc() && end == value.data() + value.size() && !word.empty()) names.emplace_back(v, std::move(word));
+  }
+  return names;
+}
+
+std::string state_word(const sensor_meta& m, double value) {
+  for (const auto& [v, word] : m.states) {
+    if (static_cast<double>(v) == value) return word;
+  }
+  return {};
+}
+
+std::string reading_text(const sensor_meta& m, double value) {
+  if (std::string word = state_word(m, value); !word.empty()) return word;
+  char text[48];
+  std::snprintf(text, sizeof text, "%g", value);
+  return m.unit.empty() ? std::string(text) : std::string(text) + " " + m.unit;
+}
+
 namespace {
 
 std::string change_group(const sensor_meta& m) {
@@ -33,8 +59,8 @@ std::string change_group(const sensor_meta& m) {
 
 bool same_description(const sensor_meta& a, const sensor_meta& b) {
   return std::tie(a.name, a.kind, a.unit, a.location, a.resolution, a.warn_low, a.warn_high, a.crit_low, a.crit_high,
-                  a.group) == std::tie(b.name, b.kind, b.unit, b.location, b.resolution, b.warn_low, b.warn_high,
-                                       b.crit_low, b.crit_high, b.group);
+                  a.group, a.states) == std::tie(b.name, b.kind, b.unit, b.location, b.resolution, b.warn_low,
+                                                 b.warn_high, b.crit_low, b.crit_high, b.group, b.states);
 }
 
 }  // namespace

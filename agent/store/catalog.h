@@ -21,6 +21,8 @@ struct sensor_meta {
   double resolution = 1.0;
   std::optional<double> warn_low, warn_high, crit_low, crit_high;
   std::uint32_t group = 0;
+  // A state sensor's values in words ({0, "up"}, {1, "down"}); empty when the driver gives none.
+  std::vector<std::pair<std::int64_t, std::string>> states;
 
   std::string key() const { return driver + "/" + id; }  // unique across the rack
 };
@@ -32,6 +34,13 @@ struct sensor_catalog {
 
 // "tray=3,chip=12" -> {{"tray","3"},{"chip","12"}}; malformed parts are skipped.
 std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text);
+
+// "0=up,1=down" -> {{0,"up"},{1,"down"}}; malformed parts are skipped.
+std::vector<std::pair<std::int64_t, std::string>> parse_state_names(std::string_view text);
+// What a reading of `meta` means in words ("down"), or empty when its value has none.
+std::string state_word(const sensor_meta& meta, double value);
+// A value as people read it: the state's word ("link 0 down" reads "down"), else the number and unit ("95.2 Cel").
+std::string reading_text(const sensor_meta& meta, double value);
 
 // The one rule for sensor globs (--match, [[alarms]] match): a glob with a
 // '/' matches "driver/id", one without matches the id in any driver. An empty

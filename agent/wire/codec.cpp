@@ -224,6 +224,11 @@ void fill_sensor(v1::Sensor& out, const sensor_meta& m, std::uint32_t interval_m
   if (m.crit_high) out.set_crit_high(*m.crit_high);
   out.set_group(group_name);
   out.set_interval_ms(interval_ms);
+  for (const auto& [value, word] : m.states) {
+    v1::StateName& state = *out.add_states();
+    state.set_value(value);
+    state.set_name(word);
+  }
 }
 
 }  // namespace
@@ -376,6 +381,17 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
     if (s.has_warn_high()) m.warn_high = s.warn_high();
     if (s.has_crit_low()) m.crit_low = s.crit_low();
     if (s.has_crit_high()) m.crit_high = s.crit_high();
+    if (static_cast<std::size_t>(s.states_size()) > limits.max_labels) {
+      return fail(where + std::to_string(s.states_size()) + " state names is more than the limit of " +
+                  std::to_string(limits.max_labels));
+    }
+    for (const auto& state : s.states()) {
+      if (state.name().size() > limits.max_string_bytes) {
+        return fail(where + "a state name is longer than the limit of " + std::to_string(limits.max_string_bytes) +
+                    " bytes");
+      }
+      m.states.emplace_back(state.value(), state.name());
+    }
     out.catalog.sensors.push_back(std::move(m));
     out.interval_ms.push_back(s.interval_ms());
   }
@@ -578,6 +594,42 @@ std::optional<active_alarms_info> decode_active_alarms(std::string_view bytes, s
     info.alarms.push_back(std::move(a));
   }
   return info;
+}
+
+std::string encode_commission(const published_commission& c) {
+  v1::CommissionReport out;
+  out.set_boot_id(bytes_of(c.boot));
+  out.set_time_ms(c.time_ms);
+  out.set_catalog_version(c.catalog_version);
+  out.set_by(c.by);
+  out.set_expectations(c.expectations);
+  out.set_passed(c.report.passed);
+  for (const check_result& r : c.report.checks) {
+    v1::CommissionCheck& check = *out.add_checks();
+    check.set_name(r.name);
+    check.set_passed(r.passed);
+    for (const std::string& f : r.findings) check.add_findings(f);
+  }
+  return out.SerializeAsString();
+}
+
+std::optional<published_commission> decode_commission(std::string_view bytes, std::size_t max_findings) {
+  v1::CommissionReport in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  published_commission c;
+  c.boot = boot_of(in.boot_id());
+  c.time_ms = in.time_ms();
+  c.catalog_version = in.catalog_version();
+  c.by = in.by();
+  c.expectations = in.expectations();
+  c.report.passed = in.passed();
+  std::size_t findings = 0;
+  for (const v1::CommissionCheck& check : in.checks()) {
+    findings += static_cast<std::size_t>(check.findings_size()) + 1;
+    if (findings > max_findings) return std::nullopt;
+    c.report.checks.push_back({check.name(), check.passed(), {check.findings().begin(), check.findings().end()}});
+  }
+  return c;
 }
 
 bool reading_has_value(std::uint32_t status) {

@@ -11,6 +11,7 @@
 
 #include "alarms/alarm_engine.h"
 #include "alarms/maintenance.h"
+#include "commission/commission.h"
 #include "store/catalog.h"
 
 namespace racktel {
@@ -146,6 +147,10 @@ struct decoded_maintenance_book {
   std::uint64_t next_id = 1;
 };
 std::optional<decoded_maintenance_book> decode_maintenance_book(std::string_view bytes, std::size_t max_windows = 10000);
+
+// The last commissioning check, retained on .../commission (CommissionReport).
+std::string encode_commission(const published_commission& c);
+std::optional<published_commission> decode_commission(std::string_view bytes, std::size_t max_findings = 100000);
 
 // One AlarmEvent, on .../alarms.
 struct alarm_event_info {

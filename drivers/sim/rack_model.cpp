@@ -89,9 +89,9 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
       add({chip + ".duty", label + " duty cycle", RACKTEL_KIND_RATIO, "%", where, 0.1, nan, nan,
            0.0, 100.0, group::power, quantity::chip_duty, c, 0});
       for (int l = 0; l < links_per_chip; ++l) {
-        add({chip + ".link" + std::to_string(l), label + " ICI link " + std::to_string(l) + " down",
+        add({chip + ".link" + std::to_string(l), label + " ICI link " + std::to_string(l) + " state",
              RACKTEL_KIND_STATE, "", where + ",link=" + std::to_string(l), 1.0, nan, 1.0, 0.0, 1.0,
-             group::status, quantity::chip_link_state, c, l});
+             group::status, quantity::chip_link_state, c, l, "0=up,1=down"});
       }
     }
     const std::string tr = "tray" + two_digits(tray);
@@ -104,8 +104,8 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
          tray, 0});
     add({tr + ".flow", label + " coolant flow", RACKTEL_KIND_FLOW, "L/min", where, 0.01, nan, nan,
          0.0, 50.0, group::status, quantity::tray_flow, tray, 0});
-    add({tr + ".leak", label + " leak detected", RACKTEL_KIND_STATE, "", where, 1.0, nan, 1.0, 0.0,
-         1.0, group::status, quantity::tray_leak, tray, 0});
+    add({tr + ".leak", label + " leak sensor", RACKTEL_KIND_STATE, "", where, 1.0, nan, 1.0, 0.0,
+         1.0, group::status, quantity::tray_leak, tray, 0, "0=none,1=detected"});
     add({tr + ".host_cpu_temp", label + " host CPU temperature", RACKTEL_KIND_TEMPERATURE, "Cel",
          where, 0.1, 85.0, 95.0, -20.0, 125.0, group::thermal, quantity::tray_host_cpu_temp, tray,
          0});
@@ -131,8 +131,8 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
            nan, nan, 0.0, 60.0, group::power, quantity::psu_output_voltage, psu, 0});
       add({id + ".output_current", pl + " output current", RACKTEL_KIND_CURRENT, "A", pw, 0.01,
            100.0, 110.0, 0.0, 150.0, group::power, quantity::psu_output_current, psu, 0});
-      add({id + ".status", pl + " fault", RACKTEL_KIND_STATE, "", pw, 1.0, nan, 1.0, 0.0, 255.0,
-           group::status, quantity::psu_status, psu, 0});
+      add({id + ".status", pl + " status", RACKTEL_KIND_STATE, "", pw, 1.0, nan, 1.0, 0.0, 255.0,
+           group::status, quantity::psu_status, psu, 0, "0=ok,1=fault"});
     }
   }
   add({"cdu.supply_temp", "CDU coolant supply temperature", RACKTEL_KIND_TEMPERATURE, "Cel",

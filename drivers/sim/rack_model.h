@@ -67,6 +67,7 @@ struct sensor_spec {
   quantity what;
   int index;             // chip, tray, shelf or global PSU index
   int sub;               // HBM stack, link number; 0 otherwise
+  std::string states{};  // a state sensor's values in words: "0=up,1=down"
 };
 
 // Injected faults, from the driver's `faults` array in the config.

@@ -205,6 +205,9 @@ int sim_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) noe
   info->crit_low = std::nan("");
   info->crit_high = s.crit_high;
   info->group = static_cast<std::uint32_t>(s.read_group);
+  if (info->struct_size >= offsetof(racktel_sensor_info, states) + sizeof(info->states)) {
+    info->states = s.states.empty() ? nullptr : s.states.c_str();  // a host older than ABI 1.3 has no room for it
+  }
   return RACKTEL_DRIVER_OK;
 }
 

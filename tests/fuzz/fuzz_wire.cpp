@@ -28,6 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     restored.restore(std::move(book->windows), book->next_id);
     (void)restored.expire(0);
   }
+  if (auto report = racktel::decode_commission(bytes, 4096)) {
+    std::size_t findings = 0;
+    for (const auto& c : report->report.checks) findings += c.findings.size() + 1;
+    if (findings > 4096) __builtin_trap();
+  }
   (void)racktel::peek_batch_header(bytes);
   std::uint32_t catalog_length = 0;
   if (bytes.size() < 4) return 0;

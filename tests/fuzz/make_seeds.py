@@ -18,6 +18,12 @@ for i in range(6):
     s.location.add(key="chip", value=str(i))
     if i == 2: s.warn_high = 900; s.crit_high = 1000
 catb = cat.SerializeToString()
+# A catalog whose last sensor is a state with words for its values.
+cat_states = pb.Catalog(); cat_states.CopyFrom(cat)
+link = cat_states.sensors.add(driver="rack", id="chip00.link0", name="chip 0 ICI link 0 state",
+                              kind=pb.SENSOR_KIND_STATE, resolution=1, group="status", interval_ms=1000)
+link.states.add(value=0, name="up"); link.states.add(value=1, name="down")
+cat_statesb = cat_states.SerializeToString()
 def batch(runs, values, positions=(), statuses=(), deltas=(0, 100)):
     b = pb.DataBatch(catalog_version=0x1234, boot_id=bytes(range(16)), sequence=7)
     for d in deltas:
@@ -28,6 +34,7 @@ def batch(runs, values, positions=(), statuses=(), deltas=(0, 100)):
 w("wire", "catalog_and_batch", struct.pack("<I", len(catb)) + catb + batch([0, 6], [8125, -3, 4, 0, 12, 1]))
 w("wire", "statuses", struct.pack("<I", len(catb)) + catb + batch([1, 2, 1, 2], [5, 0, 7, 0], [1, 3], [pb.READING_STATUS_ERROR, pb.READING_STATUS_STALE]))
 w("wire", "beyond_catalog", struct.pack("<I", len(catb)) + catb + batch([5, 3], [1, 2, 3]))
+w("wire", "state_words", struct.pack("<I", len(cat_statesb)) + cat_statesb + batch([6, 1], [1]))
 w("wire", "overflow", struct.pack("<I", len(catb)) + catb + batch([0, 1], [2**62], deltas=(2**62, 2**62)))
 w("wire", "state", pb.AgentState(status=1, version="0.1.0", boot_id=bytes(16), site="lab", rack="r01", sensors=6).SerializeToString())
 w("wire", "empty", b"")
@@ -41,11 +48,13 @@ window = pb.MaintenanceWindow(id=3, match="rack/tray03*", location=[pb.Label(key
                               reason="tray swap", by="alice (tech3)", start_ms=1795838785702, until_ms=1795845985702)
 w("wire", "maintenance_book", pb.MaintenanceBook(windows=[window], next_id=4).SerializeToString())
 w("wire", "state_with_maintenance", pb.AgentState(status=1, alarms_suppressed=2, maintenance=[window]).SerializeToString())
+w("wire", "commission", pb.CommissionReport(by="alice", expectations="rack.toml", passed=False, checks=[
+    pb.CommissionCheck(name="16 trays", passed=False, findings=["tray 7 missing"])]).SerializeToString())
 w("wire", "active_alarms", pb.ActiveAlarms(catalog_version=7, boot_id=bytes(16), time_ms=1,
                                            alarms=[hot, gone]).SerializeToString())
 
 # --- config
-for name in ("racktel.toml", "demo.toml"):
+for name in ("racktel.toml", "demo.toml", "commission-sim.toml"):
     w("config", name, open(os.path.join(ROOT, "config", name), "rb").read())
 w("config", "everything", '''[agent]
 site = "lab"

@@ -297,3 +297,37 @@ def test_a_maintenance_window_survives_a_restart_and_ends_when_asked(start_agent
 
 def die_alarm(agent):
     return alarms(agent).get("rack/chip03.die_temp")
+
+
+def test_state_sensors_read_as_what_they_mean(start_agent, broker):
+    agent = start_agent("""
+[[drivers]]
+name = "rack"
+type = "sim"
+[[drivers.faults]]
+kind = "link_down"
+chip = 7
+link = 2
+[[drivers.faults]]
+kind = "leak"
+tray = 5
+""")
+    wait_for(lambda: {"rack/chip07.link2", "rack/tray05.leak"} <= set(alarms(agent)), what="the state alarms")
+    link = alarms(agent)["rack/chip07.link2"]
+    assert (link["kind"], link["value"], link["state"], link["name"]) == ("state", 1, "down", "chip 7 ICI link 2 state")
+    text = agent.status(human=True)
+    assert re.search(r"rack/chip07\.link2\s+down\s+state", text), text
+    assert re.search(r"rack/tray05\.leak\s+detected\s+state", text), text
+    out = subprocess.run([str(CLI), "sensors", "--socket", str(agent.socket), "--match", "rack/chip07.link[12]"],
+                         capture_output=True, text=True, timeout=30)
+    rows = {line.split()[0]: line.split()[1] for line in out.stdout.splitlines()[1:]}
+    assert rows == {"rack/chip07.link1": "up", "rack/chip07.link2": "down"}
+    # The catalog's critical limit of 1 makes a down link critical.
+    assert "alarm raised: critical state rack/chip07.link2 down: state" in agent.log_text()
+    # The decoded stream says it too, in words and with the number for tools.
+    stream = subprocess.run([str(CLI), "subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r01", "--json",
+                             "--match", "tray05.leak", "-n", "2", "--timeout", "20s"],
+                            capture_output=True, text=True, timeout=60)
+    import json
+    readings = [json.loads(l) for l in stream.stdout.splitlines() if '"reading"' in l]
+    assert readings and all((r["value"], r["state"]) == (1, "detected") for r in readings)

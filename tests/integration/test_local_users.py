@@ -183,6 +183,10 @@ def test_only_privileged_callers_may_reload_or_open_maintenance_windows(start_ag
     assert refused["ok"] is False and "not allowed" in refused["message"], refused
     assert "maintenance start refused to uid 65534" in agent.log_text()
     assert agent.status()["maintenance"] == []
+    # Checking the rack is reading; publishing the acceptance report is not.
+    check = json.dumps({"expect": '[drivers]\nall_running = true\n', "source": "x.toml", "publish": True})
+    report = ask_as(NOBODY, NOGROUP, agent.socket, "commission " + check)
+    assert report["published"] is False and "not allowed" in report["message"], report
 
     # [agent] control_groups lets a group's members change the agent; root may always.
     agent.config.write_text(agent.config.read_text().replace('[agent]\n', '[agent]\ncontrol_groups = ["nogroup"]\n'))

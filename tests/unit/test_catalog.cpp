@@ -38,3 +38,21 @@ TEST_CASE("a changed sensor set is described by what left and what came") {
   // An id without a device part is its own group.
   CHECK(describe_sensor_changes({}, {sensor("leak")}) == "leak added (1 sensor)");
 }
+
+TEST_CASE("a state sensor reads as what its value means") {
+  sensor_meta link = sensor("chip12.link0", "tray=3,chip=12,link=0");
+  link.states = parse_state_names("0=up,1=down,x=bad,2=,-1=unknown");
+  CHECK(link.states == std::vector<std::pair<std::int64_t, std::string>>{{0, "up"}, {1, "down"}, {-1, "unknown"}});
+  CHECK(state_word(link, 0.0) == "up");
+  CHECK(state_word(link, 1.0) == "down");
+  CHECK(state_word(link, 7.0).empty());
+  CHECK(reading_text(link, 1.0) == "down");
+  CHECK(reading_text(link, 7.0) == "7");  // a value the driver did not name reads as its number
+  sensor_meta die = sensor("chip12.die_temp");
+  die.unit = "Cel";
+  CHECK(reading_text(die, 95.5) == "95.5 Cel");
+  // The words are part of what a sensor is: a change is a catalog change.
+  sensor_meta renamed = link;
+  renamed.states = parse_state_names("0=ok,1=fault");
+  CHECK_FALSE(describe_sensor_changes({link}, {renamed}).empty());
+}

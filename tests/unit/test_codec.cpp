@@ -184,6 +184,7 @@ TEST_CASE("catalog and agent state round-trip") {
   c.sensors[0].location = {{"tray", "3"}, {"chip", "12"}};
   c.sensors[0].warn_high = 90.0;
   c.sensors[1].crit_low = -5.0;
+  c.sensors[1].states = {{0, "none"}, {1, "detected"}};
   const std::string bytes = encode_catalog(c, header_for(c).boot, 1234, {"thermal", "power"}, {1000, 100});
   auto back = decode_catalog(bytes);
   REQUIRE(back);
@@ -192,6 +193,8 @@ TEST_CASE("catalog and agent state round-trip") {
   CHECK(back->catalog.sensors[0].warn_high == 90.0);
   CHECK_FALSE(back->catalog.sensors[0].crit_high);
   CHECK(back->catalog.sensors[1].crit_low == -5.0);
+  CHECK(back->catalog.sensors[1].states == c.sensors[1].states);
+  CHECK(back->catalog.sensors[0].states.empty());
   CHECK(back->interval_ms == std::vector<std::uint32_t>{1000, 100});
 
   agent_state_info st;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cstring>
@@ -119,6 +121,18 @@ TEST_CASE("an opened sim instance reports groups with their intervals") {
   CHECK(members == c.sensors.size());
   CHECK(c.sensors[0].driver == "rack");
   CHECK(c.sensors[0].location == std::vector<std::pair<std::string, std::string>>{{"tray", "0"}, {"chip", "0"}});
+  // State sensors name the quantity, and say in words what their values mean (ABI 1.3).
+  auto find = [&](const std::string& id) {
+    return *std::find_if(c.sensors.begin(), c.sensors.end(), [&](const sensor_meta& m) { return m.id == id; });
+  };
+  const sensor_meta& link = find("chip12.link0");
+  CHECK(link.name == "chip 12 ICI link 0 state");
+  CHECK(state_word(link, 0) == "up");
+  CHECK(state_word(link, 1) == "down");
+  CHECK(state_word(find("tray03.leak"), 0) == "none");
+  CHECK(state_word(find("tray03.leak"), 1) == "detected");
+  CHECK(state_word(find("shelf1.psu2.status"), 1) == "fault");
+  CHECK(find("chip12.die_temp").states.empty());
 }
 
 TEST_CASE("modules that others could have written are refused before they are loaded") {

@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define RACKTEL_DRIVER_ABI_MAJOR 1
-#define RACKTEL_DRIVER_ABI_MINOR 2
+#define RACKTEL_DRIVER_ABI_MINOR 3
 
 /* Name of the one symbol a driver module exports (see RACKTEL_DRIVER_ENTRY). */
 #define RACKTEL_DRIVER_ENTRY_SYMBOL "racktel_driver_entry"
@@ -178,6 +178,11 @@ typedef struct racktel_sensor_info {
   double crit_high;
   /* Index of the sensor's read group (see racktel_group_info). */
   uint32_t group;
+  /* Since ABI 1.3: for RACKTEL_KIND_STATE, what its values mean, as
+   * "value=word" pairs separated by ',': "0=up,1=down", "0=none,1=detected",
+   * "0=ok,1=fault". Shown wherever people read the sensor; a value not listed
+   * reads as its number. NULL or "" when there are none. */
+  const char* states;
 } racktel_sensor_info;
 
 /* A read group: sensors read together, at their own default interval. */
