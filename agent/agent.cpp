@@ -28,6 +28,20 @@ double shown_value(const sensor_meta& m, const latest_reading& e) { return shown
 
 constexpr std::size_t attention_cap = 100;
 
+// One of the agent's state files, decoded; nullopt when there is none. A file
+// that cannot be read or decoded is said in the log (under `area`) and ignored.
+template <typename Decode>
+auto load_state_file(const std::string& path, std::size_t max_bytes, const char* area, const char* valid,
+                     const char* otherwise, Decode decode) -> decltype(decode(std::string_view())) {
+  std::string error;
+  const auto bytes = read_small_file(path, max_bytes, error);
+  if (!error.empty()) spdlog::warn("{}: {}; {}", area, error, otherwise);
+  if (!bytes) return std::nullopt;
+  auto decoded = decode(*bytes);
+  if (!decoded) spdlog::warn("{}: {} is not {}; ignored", area, path, valid);
+  return decoded;
+}
+
 // An instance's sensors as they go into the rack's catalog, encoded once.
 std::shared_ptr<const catalog_part> encode_part(const instance_catalog& catalog) {
   std::vector<std::string> group_names;
@@ -98,10 +112,10 @@ void agent::start() {
   open_drivers();
   mark_descriptors_close_on_exec();  // whatever the drivers' libraries opened
   restore_maintenance();
-  maintenance_.expire(unix_now_ms());  // windows that ran out while the agent was down
+  const bool expired = !maintenance_.expire(unix_now_ms()).empty();  // windows that ran out while the agent was down
   rebuild_catalog();
   restore_active_alarms();
-  save_maintenance();
+  if (expired) save_maintenance();
   arm_maintenance_timer();
   if (spool_) {
     // What the last run could not deliver goes out first, as backlog, oldest first.
@@ -324,15 +338,9 @@ void agent::save_active_alarms(const std::string& bytes) const {
 }
 
 void agent::restore_active_alarms() {
-  std::string error;
-  const auto bytes = read_small_file(active_alarms_path(), 64 << 20, error);
-  if (!error.empty()) spdlog::warn("alarms: {}; the active set starts empty", error);
-  if (!bytes) return;
-  auto saved = decode_active_alarms(*bytes);
-  if (!saved) {
-    spdlog::warn("alarms: {} is not a valid active set; ignored", active_alarms_path());
-    return;
-  }
+  auto saved = load_state_file(active_alarms_path(), 64 << 20, "alarms", "a valid active set",
+                               "the active set starts empty", [](std::string_view b) { return decode_active_alarms(b); });
+  if (!saved) return;
   alarms_.restore(saved->alarms);
   const std::size_t restored = alarms_.active().size();
   if (restored > 0) spdlog::info("alarms: {} active when the agent stopped, kept until a reading says otherwise", restored);
@@ -350,15 +358,9 @@ void agent::save_maintenance() const {
 }
 
 void agent::restore_maintenance() {
-  std::string error;
-  const auto bytes = read_small_file(maintenance_path(), 1 << 20, error);
-  if (!error.empty()) spdlog::warn("maintenance: {}; no window is open", error);
-  if (!bytes) return;
-  auto book = decode_maintenance_book(*bytes);
-  if (!book) {
-    spdlog::warn("maintenance: {} is not a valid list of windows; ignored", maintenance_path());
-    return;
-  }
+  auto book = load_state_file(maintenance_path(), 1 << 20, "maintenance", "a valid list of windows", "no window is open",
+                              [](std::string_view b) { return decode_maintenance_book(b); });
+  if (!book) return;
   maintenance_.restore(std::move(book->windows), book->next_id);
   for (const maintenance_window& w : maintenance_.windows()) {
     spdlog::info("maintenance: window {} kept from the last run: {} by {} until {}", w.id, w.reason, w.by,

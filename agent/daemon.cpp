@@ -47,6 +47,14 @@ std::string user_name(uid_t uid) {
   return "uid " + std::to_string(uid);
 }
 
+// Who did something, for the record: the name the caller gave, with the user
+// the kernel says it is when they differ ("alice (tech3)"); that user alone
+// when no name was given.
+std::string recorded_by(const std::string& given, uid_t uid) {
+  const std::string caller = user_name(uid);
+  return given.empty() || given == caller ? caller : given + " (" + caller + ")";
+}
+
 // `racktel maintenance ...` on the status socket. Anyone who may connect
 // may list; opening and ending a window takes the right to change the agent.
 std::string maintenance_answer(agent& a, const std::string& line, const peer_credentials& peer, bool allowed) {
@@ -62,16 +70,12 @@ std::string maintenance_answer(agent& a, const std::string& line, const peer_cre
     return maintenance_answer_json(false, "not allowed: opening or ending a maintenance window takes root, the "
                                           "agent's user or a member of [agent] control_groups", nullptr);
   }
-  // Who asked, as the kernel says, is always on record; a --by name is what the technician calls themself.
-  const std::string caller = user_name(peer.uid);
   if (c.what == maintenance_command::action::start) {
-    if (c.request.by.empty()) c.request.by = caller;
-    else if (c.request.by != caller) c.request.by += " (" + caller + ")";
+    c.request.by = recorded_by(c.request.by, peer.uid);
     const auto answer = a.start_maintenance(std::move(c.request));
     return maintenance_answer_json(answer.ok, answer.message, answer.window ? &*answer.window : nullptr);
   }
-  const std::string by = c.by.empty() || c.by == caller ? caller : c.by + " (" + caller + ")";
-  const auto answer = a.end_maintenance(c.id, by);
+  const auto answer = a.end_maintenance(c.id, recorded_by(c.by, peer.uid));
   return maintenance_answer_json(answer.ok, answer.message, answer.window ? &*answer.window : nullptr);
 }
 
@@ -91,9 +95,8 @@ std::string commission_answer(agent& a, const std::string& line, const peer_cred
     return commission_json(report, false, {}, "not allowed: publishing a commissioning report takes root, the agent's "
                                                "user or a member of [agent] control_groups");
   }
-  const std::string caller = user_name(peer.uid);
-  const std::string by = c.by.empty() || c.by == caller ? caller : c.by + " (" + caller + ")";
-  a.publish_commission(report, by, c.source + (file.description.empty() ? "" : ": " + file.description));
+  a.publish_commission(report, recorded_by(c.by, peer.uid),
+                       c.source + (file.description.empty() ? "" : ": " + file.description));
   return commission_json(report, true, {});
 }
 

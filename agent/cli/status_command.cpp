@@ -154,6 +154,16 @@ void print_windows(const json::array& windows, std::int64_t now) {
   }
 }
 
+// An alarm's or an attention entry's reading: a state as what it means
+// ("down"), else the number and unit; "-" when it has no value.
+std::string value_text(const json::object& a) {
+  if (!s(a, "state").empty()) return s(a, "state");
+  if (a.at("value").is_null()) return "-";
+  char text[48];
+  std::snprintf(text, sizeof text, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
+  return text;
+}
+
 void print_human(const json::object& r, const std::string& match) {
   const std::int64_t now = i(r, "time_ms");
   std::printf("racktel %s  site %s  rack %s  boot %s  up %s\n", s(r, "version").c_str(), s(r, "site").c_str(),
@@ -172,17 +182,12 @@ void print_human(const json::object& r, const std::string& match) {
   }
   for (const auto& av : active) {
     const auto& a = av.as_object();
-    char value[48] = "-";
-    if (!s(a, "state").empty()) {
-      std::snprintf(value, sizeof value, "%s", s(a, "state").c_str());  // a state reads as what it means
-    } else if (!a.at("value").is_null()) {
-      std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
-    }
+    const std::string value = value_text(a);
     std::string limit = s(a, "limit");
     if (!a.at("threshold").is_null()) limit += " " + number(a.at("threshold"));
     std::string notes = s(a, "rule").empty() ? "" : "  (rule " + s(a, "rule") + ")";
     if (u(a, "maintenance") != 0) notes += "  [suppressed: maintenance " + std::to_string(u(a, "maintenance")) + "]";
-    std::printf("  %-8s %-34s %-14s %-16s since %s%s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
+    std::printf("  %-8s %-34s %-14s %-16s since %s%s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value.c_str(),
                 limit.c_str(), ago(now, i(a, "since_ms")).c_str(), notes.c_str());
   }
   print_windows(r.at("maintenance").as_array(), now);
@@ -280,14 +285,9 @@ void print_human(const json::object& r, const std::string& match) {
               attention.size() < u(r, "attention_total") ? " (the first ones; --all for every one)" : "");
   for (const auto& av : attention) {
     const auto& a = av.as_object();
-    char value[48] = "-";
-    if (!s(a, "state").empty()) {
-      std::snprintf(value, sizeof value, "%s", s(a, "state").c_str());  // a state reads as what it means
-    } else if (!a.at("value").is_null()) {
-      std::snprintf(value, sizeof value, "%g %s", a.at("value").to_number<double>(), s(a, "unit").c_str());
-    }
+    const std::string value = value_text(a);
     const std::string limit = s(a, "limit");
-    std::printf("  %-8s %-34s %-14s %-14s %s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value,
+    std::printf("  %-8s %-34s %-14s %-14s %s\n", s(a, "severity").c_str(), s(a, "sensor").c_str(), value.c_str(),
                 s(a, "status").c_str(), limit.empty() ? ("last ok " + ago(now, i(a, "last_ok_ms"))).c_str() : limit.c_str());
   }
 }

@@ -147,18 +147,13 @@ class stream_printer {
       o["time_ms"] = e.time_ms;
       emit(topic, o);
     } else {
-      char value[32] = "-";
-      if (e.value) std::snprintf(value, sizeof value, "%g", *e.value);
-      if (const sensor_meta* m = sensor_of(decoded->catalog_version, e.sensor); m && e.value) {
-        const std::string word = state_word(*m, *e.value);
-        if (!word.empty()) std::snprintf(value, sizeof value, "%s", word.c_str());
-      }
+      const std::string value = alarm_value(decoded->catalog_version, e);
       char threshold[32] = "";
       if (e.threshold) std::snprintf(threshold, sizeof threshold, " %g", *e.threshold);
       std::printf("%salarm    #%llu  %s  %s %-8s %-36s %12s  %s%s%s\n", who(topic).c_str(),
                   static_cast<unsigned long long>(decoded->sequence), clock_time(e.time_ms).c_str(),
-                  e.raised ? "RAISED " : "CLEARED", alarm_severity_name(e.severity), e.sensor_key.c_str(), value,
-                  e.limit.c_str(), threshold, alarm_notes(e).c_str());
+                  e.raised ? "RAISED " : "CLEARED", alarm_severity_name(e.severity), e.sensor_key.c_str(),
+                  value.c_str(), e.limit.c_str(), threshold, alarm_notes(e).c_str());
     }
     std::fflush(stdout);
   }
@@ -191,25 +186,28 @@ class stream_printer {
       std::printf("%salarms   %zu active: %zu critical, %zu warning, %zu suppressed by maintenance\n", who(topic).c_str(),
                   active->alarms.size(), critical, active->alarms.size() - critical - suppressed, suppressed);
       for (const auto& a : active->alarms) {
-        char value[32] = "-";
-        if (a.value) std::snprintf(value, sizeof value, "%g", *a.value);
-        if (const sensor_meta* m = sensor_of(active->catalog_version, a.sensor); m && a.value) {
-          const std::string word = state_word(*m, *a.value);
-          if (!word.empty()) std::snprintf(value, sizeof value, "%s", word.c_str());
-        }
+        const std::string value = alarm_value(active->catalog_version, a);
         char threshold[32] = "";
         if (a.threshold) std::snprintf(threshold, sizeof threshold, " %g", *a.threshold);
         std::printf("  %-8s %-36s %12s  %s%s  since %s UTC%s\n", alarm_severity_name(a.severity), a.sensor_key.c_str(),
-                    value, a.limit.c_str(), threshold, clock_time(a.since_ms).c_str(), alarm_notes(a).c_str());
+                    value.c_str(), a.limit.c_str(), threshold, clock_time(a.since_ms).c_str(), alarm_notes(a).c_str());
       }
     }
     std::fflush(stdout);
   }
 
-  // A sensor of a catalog already received; null when it has not come (yet).
-  const sensor_meta* sensor_of(std::uint64_t catalog_version, std::size_t index) const {
+  // An alarm's reading: a state as what it means ("down") once its catalog
+  // has come, else the number; "-" for a sensor that does not read.
+  template <typename Alarm>
+  std::string alarm_value(std::uint64_t catalog_version, const Alarm& a) const {
+    if (!a.value) return "-";
     auto it = catalogs_.find(catalog_version);
-    return it == catalogs_.end() || index >= it->second.sensors.size() ? nullptr : &it->second.sensors[index];
+    if (it != catalogs_.end() && a.sensor < it->second.sensors.size()) {
+      if (std::string word = state_word(it->second.sensors[a.sensor], *a.value); !word.empty()) return word;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", *a.value);
+    return text;
   }
 
   // The line prefix naming the rack, when several racks may be printed.

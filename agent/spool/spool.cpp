@@ -68,18 +68,6 @@ std::optional<std::string> read_file(const std::string& path) {
   return data;
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 spool::spool(spool_options options) : options_(std::move(options)) { recover(); }
@@ -335,25 +323,9 @@ namespace {
 // then renamed: a catalog file is either complete or absent.
 bool write_catalog_at(const spool_options& options, std::uint64_t version, std::string_view payload,
                       std::uint64_t& size, std::string& error, int& error_number) {
-  const std::string path = spool::catalog_path(options.dir, version);
-  const std::string temp = path + ".tmp";
   const std::string bytes = encode_record(record_type::catalog, 0, catalog_payload(version, payload));
-  ::unlink(temp.c_str());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    error_number = errno;
-    error = "cannot create " + temp;
-    return false;
-  }
-  const bool written = write_all(fd, bytes) && options.sync_data(fd) == 0;
-  error_number = errno;
-  ::close(fd);
-  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
-    if (written) error_number = errno;
-    ::unlink(temp.c_str());
-    error = "cannot write " + path;
-    return false;
-  }
+  error_number = write_and_rename(spool::catalog_path(options.dir, version), bytes, &options.sync_data, error);
+  if (error_number != 0) return false;
   size = bytes.size();
   return true;
 }
@@ -367,11 +339,8 @@ bool spool::write_catalog_file(const spool_options& options, std::uint64_t versi
     error += std::string(": ") + std::strerror(error_number);
     return false;
   }
-  const int dir = ::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool synced = dir >= 0 && options.sync_directory(dir) == 0;
-  if (dir >= 0) ::close(dir);
-  if (!synced) {
-    error = "fsync of the directory " + options.dir + ": " + std::strerror(errno);
+  if (const int e = sync_directory(options.dir, options.sync_directory); e != 0) {
+    error = "fsync of the directory " + options.dir + ": " + std::strerror(e);
     return false;
   }
   return true;
@@ -448,11 +417,7 @@ bool spool::sync() {
   }
   if (directory_dirty_) {
     // A new segment or catalog file is durable only once its directory entry is.
-    const int dir = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const bool synced = dir >= 0 && options_.sync_directory(dir) == 0;
-    const int e = errno;
-    if (dir >= 0) ::close(dir);
-    if (!synced) {
+    if (const int e = sync_directory(options_.dir, options_.sync_directory); e != 0) {
       sync_failed("fsync of the directory " + options_.dir, e);
       return false;
     }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/small_files.h"
 #include "spool/spool_format.h"
 
 namespace racktel {
@@ -29,8 +30,8 @@ struct spool_options {
   std::uint64_t segment_bytes = 4ULL << 20U;
   std::uint64_t max_bytes = 64ULL << 20U;
   // How data and directories reach the disk; replaceable so that tests can make them fail.
-  std::function<int(int fd)> sync_data = ::fdatasync;
-  std::function<int(int fd)> sync_directory = ::fsync;
+  sync_function sync_data = ::fdatasync;
+  sync_function sync_directory = ::fsync;
 };
 
 // A batch in the spool that the broker has not acknowledged.
