@@ -1,6 +1,4 @@
 // racktel-agent: the per-rack telemetry daemon.
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
@@ -16,22 +14,8 @@
 #include "config/config.h"
 #include "drivers/validate.h"
 #include "daemon.h"
+#include "service/daemon_logging.h"
 
-namespace racktel {
-
-// "<3>" for an error ... "<7>" for debug: the journal's priority prefix.
-class journal_priority_flag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    static constexpr const char* prefixes[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
-    const auto level = static_cast<std::size_t>(msg.level);
-    const char* prefix = level < std::size(prefixes) ? prefixes[level] : "<6>";
-    dest.append(prefix, prefix + 3);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<journal_priority_flag>(); }
-};
-
-}  // namespace racktel
 
 int main(int argc, char** argv) {
   CLI::App app{"racktel-agent: polls a rack's sensors and publishes them to MQTT"};
@@ -58,23 +42,8 @@ int main(int argc, char** argv) {
   // does better with two.
   ::mallopt(M_ARENA_MAX, 2);
 
-  // Paho has crashed on SIGPIPE during reconnects: a broken socket must be an error code, not a signal.
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, nullptr);
-
-  auto logger = spdlog::stderr_color_mt("racktel");
-  spdlog::set_default_logger(logger);
-  if (std::getenv("JOURNAL_STREAM") != nullptr) {
-    // Under systemd, stderr goes to the journal, which stamps every line
-    // itself and reads a "<N>" prefix as its priority (sd-daemon(3)), so that
-    // `journalctl -p err` finds the errors.
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<racktel::journal_priority_flag>('*').set_pattern("%*%l: %v");
-    spdlog::set_formatter(std::move(formatter));
-  } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  }
+  racktel::ignore_sigpipe();
+  racktel::setup_daemon_logging("racktel");
 
   // The agent starts only on a file `racktel check-config` accepts: drivers'
   // tables included, each checked by its driver without touching hardware.

@@ -9,12 +9,14 @@ packages=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libtomlplusplus-dev libcli11-dev doctest-dev
-  libssl-dev libsystemd-dev
+  libssl-dev libsystemd-dev libsnappy-dev
   # the broker the demo and the tests run; openssl makes the tests' certificates;
   # systemd-analyze checks the unit
   mosquitto openssl systemd
-  # the integration tests (Debian's Python: /usr/bin/python3)
+  # the integration tests (Debian's Python: /usr/bin/python3); racktel-ingest's
+  # tests write to a real Prometheus and Alertmanager, and cross a NATS cluster
   python3 python3-pytest python3-paho-mqtt python3-protobuf
+  prometheus prometheus-alertmanager nats-server
 )
 
 missing=()

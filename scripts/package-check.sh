@@ -18,6 +18,7 @@ dpkg -i "$deb"
 trap 'dpkg -r racktel >/dev/null || true' EXIT
 fail() { echo "package check FAILED: $*" >&2; exit 1; }
 for f in /usr/bin/racktel-agent /usr/bin/racktel /etc/racktel/racktel.toml /usr/lib/systemd/system/racktel.service \
+         /usr/bin/racktel-ingest /etc/racktel/ingest.toml /usr/lib/systemd/system/racktel-ingest.service \
          /usr/lib/sysusers.d/racktel.conf /usr/include/racktel/driver.h /usr/share/racktel/proto/racktel/v1/racktel.proto; do
   [ -e "$f" ] || fail "$f is missing"
 done
@@ -29,6 +30,9 @@ if out=$(racktel check-config /etc/racktel/racktel.toml 2>&1); then fail "the pa
 case "$out" in *'"site" must be'*'no [[drivers]] table'*|*'no [[drivers]] table'*'"site" must be'*) ;;
   *) fail "check-config on the packaged file does not say what to fill in: $out" ;; esac
 racktel-agent --version
+# The shipped ingest configuration is valid as it is (a local broker and Prometheus).
+racktel-ingest --check-config --config /etc/racktel/ingest.toml || fail "the packaged ingest.toml does not pass --check-config"
+dpkg-query -W -f='${Conffiles}\n' racktel | grep -q /etc/racktel/ingest.toml || fail "ingest.toml is not a conffile"
 # Test hooks (a status-socket command that blocks the main loop) exist only in debug builds.
 hooks=$(racktel-agent --enable-test-hooks --config /nonexistent/racktel.toml 2>&1 || true)
 case "$hooks" in

@@ -29,6 +29,7 @@ struct subscribe_options {
   std::optional<std::string> key_password_file;
   bool verify_hostname = true;
   std::size_t max_payload = 16U << 20U;  // larger messages are refused by the broker (MQTT 5) and by us
+  std::string protocol = "5";            // or "3.1.1", for brokers without MQTT 5 (NATS)
 };
 int subscribe(const subscribe_options& options);
 

@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   auto* subscribe = app.add_subcommand("subscribe", "subscribe to a rack's stream and print it decoded");
   subscribe->add_option("-b,--broker", sub.broker, "broker URI")->capture_default_str();
   subscribe->add_option("--site", sub.site, "site id")->required();
+  subscribe->add_option("--protocol", sub.protocol, "MQTT version: 5, or 3.1.1 for brokers without MQTT 5 (NATS)")
+      ->check(CLI::IsMember({"5", "3.1.1"}))
+      ->capture_default_str();
   subscribe->add_option("--rack", sub.rack, "rack id")->required();
   subscribe->add_flag("--json", sub.json, "one JSON object per line (state, catalog, reading)");
   subscribe->add_flag("--table", sub.table, "a live table of the newest value of each sensor, redrawn per batch")

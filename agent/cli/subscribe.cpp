@@ -415,6 +415,7 @@ std::optional<mqtt_config> connection_settings(const subscribe_options& options)
   if (broker.starts_with("mqtt://")) broker = "tcp://" + broker.substr(7);
   if (broker.starts_with("mqtts://")) broker = "ssl://" + broker.substr(8);
   c.brokers = {broker};
+  c.protocol = options.protocol == "3.1.1" ? mqtt_protocol::v3_1_1 : mqtt_protocol::v5;
   c.username = options.username;
   c.password = options.password;
   auto secret = [](const std::string& path, const char* what) -> std::optional<std::string> {
@@ -454,14 +455,22 @@ int subscribe(const subscribe_options& options) {
   const std::optional<mqtt_config> settings = connection_settings(options);
   if (!settings) return 2;
   try {
-    mqtt::async_client client(settings->brokers.front(), client_id, mqtt::create_options(MQTTVERSION_5), nullptr);
+    const int version = paho_mqtt_version(settings->protocol);
+    mqtt::async_client client(settings->brokers.front(), client_id, mqtt::create_options(version), nullptr);
     client.start_consuming();
-    auto builder = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).connect_timeout(std::chrono::seconds(5));
+    auto builder = mqtt::connect_options_builder().mqtt_version(version).connect_timeout(std::chrono::seconds(5));
+    if (settings->protocol == mqtt_protocol::v5) {
+      builder.clean_start(true);
+    } else {
+      builder.clean_session(true);
+    }
     if (settings->username) builder.user_name(*settings->username);
     if (settings->password) builder.password(*settings->password);
     if (settings->uses_tls()) builder.ssl(make_ssl_options(*settings));
     // Room for the largest payload plus the topic and the packet's headers.
-    announce_maximum_packet_size(builder, static_cast<std::uint32_t>(std::min<std::size_t>(options.max_payload + 1024, UINT32_MAX)));
+    if (settings->protocol == mqtt_protocol::v5) {
+      announce_maximum_packet_size(builder, static_cast<std::uint32_t>(std::min<std::size_t>(options.max_payload + 1024, UINT32_MAX)));
+    }
     client.connect(builder.finalize())->wait();
     client.subscribe(root + "/#", 1)->wait();
     std::fprintf(stderr, "racktel subscribe: listening on %s/# at %s\n", root.c_str(), options.broker.c_str());

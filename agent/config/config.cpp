@@ -15,6 +15,7 @@
 
 #include "common/units.h"
 #include "config/secrets.h"
+#include "config/toml_reader.h"
 
 namespace racktel {
 
@@ -52,255 +53,7 @@ std::string topic_root(const agent_config& config) {
 
 namespace {
 
-// Collects errors against nodes of one file, and reads typed values with
-// messages that say what was expected.
-class reader {
- public:
-  reader(std::string file, std::vector<config_error>& errors, std::vector<config_error>& warnings)
-      : file_(std::move(file)), errors_(errors), warnings_(warnings) {}
-
-  bool strict = false;  // [agent] security = "strict": warnings are errors
-
-  // Something that works but should not be so: a warning, or an error when strict.
-  void weakness(const toml::node& node, const std::string& message) {
-    if (strict) {
-      error(node, message + " (refused: [agent] security = \"strict\")");
-      return;
-    }
-    const auto& where = node.source();
-    warnings_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), message});
-  }
-
-  void error(const toml::node& node, const std::string& message) { error_at(node.source(), message); }
-  void error_at(const toml::source_region& where, const std::string& message) {
-    errors_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), message});
-  }
-  void error_in(const toml::table& table, const std::string& message) {
-    // A table built from a [header] starts at the header; an implicit one has no position.
-    if (table.source().begin.line > 0) {
-      error(table, message);
-    } else {
-      errors_.push_back({file_, 0, 0, message});
-    }
-  }
-
-  // Every key not in `known` is an error: typos must not silently become defaults.
-  void reject_unknown(const toml::table& table, const std::string& table_name,
-                      std::initializer_list<std::string_view> known) {
-    for (const auto& [key, node] : table) {
-      if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
-        std::string list;
-        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-        // Point at the key itself, which is what the person mistyped.
-        error_at(key.source().begin.line > 0 ? key.source() : node.source(),
-                 "unknown key \"" + std::string(key.str()) + "\" in [" + table_name + "]; expected one of: " + list);
-      }
-    }
-  }
-
-  const toml::table* sub_table(const toml::table& parent, std::string_view key, bool required) {
-    const toml::node* node = parent.get(key);
-    if (node == nullptr) {
-      if (required) error_in(parent, "missing table [" + std::string(key) + "]");
-      return nullptr;
-    }
-    if (!node->is_table()) {
-      error(*node, "expected [" + std::string(key) + "] to be a table");
-      return nullptr;
-    }
-    return node->as_table();
-  }
-
-  void string(const toml::table& t, std::string_view key, std::string& out, bool required = false) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) {
-      if (required) error_in(t, "missing key \"" + std::string(key) + "\"; expected a string");
-      return;
-    }
-    if (const auto* s = node->as_string()) {
-      out = s->get();
-    } else {
-      error(*node, "expected \"" + std::string(key) + "\" to be a string");
-    }
-  }
-
-  void optional_string(const toml::table& t, std::string_view key, std::optional<std::string>& out) {
-    std::string value;
-    if (t.get(key) == nullptr) return;
-    const std::size_t before = errors_.size();
-    string(t, key, value);
-    if (errors_.size() == before) out = value;
-  }
-
-  void duration(const toml::table& t, std::string_view key, std::chrono::milliseconds& out,
-                std::chrono::milliseconds min, std::chrono::milliseconds max) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return;
-    const auto* s = node->as_string();
-    auto parsed = s ? parse_duration(s->get()) : std::nullopt;
-    if (!parsed) {
-      error(*node, "expected \"" + std::string(key) +
-                       "\" to be a duration string such as \"500ms\", \"1s\" or \"2m\"");
-      return;
-    }
-    if (*parsed < min || *parsed > max) {
-      error(*node, "\"" + std::string(key) + "\" must be between " + format_duration(min) +
-                       " and " + format_duration(max) + ", got " + format_duration(*parsed));
-      return;
-    }
-    out = *parsed;
-  }
-
-  template <typename Int>
-  void integer(const toml::table& t, std::string_view key, Int& out, std::int64_t min,
-               std::int64_t max) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return;
-    const auto* v = node->as_integer();
-    if (v == nullptr || v->get() < min || v->get() > max) {
-      error(*node, "expected \"" + std::string(key) + "\" to be an integer from " +
-                       std::to_string(min) + " to " + std::to_string(max));
-      return;
-    }
-    out = static_cast<Int>(v->get());
-  }
-
-  void byte_size(const toml::table& t, std::string_view key, std::uint64_t& out, std::uint64_t min,
-                 std::uint64_t max) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return;
-    std::optional<std::uint64_t> bytes;
-    if (const auto* s = node->as_string()) bytes = parse_byte_size(s->get());
-    if (const auto* i = node->as_integer(); i != nullptr && i->get() >= 0) {
-      bytes = static_cast<std::uint64_t>(i->get());
-    }
-    if (!bytes || *bytes < min || *bytes > max) {
-      error(*node, "expected \"" + std::string(key) + "\" to be a size from " +
-                       std::to_string(min) + " to " + std::to_string(max) +
-                       " bytes, such as \"16MiB\"");
-      return;
-    }
-    out = *bytes;
-  }
-
-  void boolean(const toml::table& t, std::string_view key, bool& out) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return;
-    if (const auto* b = node->as_boolean()) {
-      out = b->get();
-    } else {
-      error(*node, "expected \"" + std::string(key) + "\" to be true or false");
-    }
-  }
-
-  void number(const toml::table& t, std::string_view key, std::optional<double>& out) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return;
-    if (const auto* f = node->as_floating_point(); f != nullptr && std::isfinite(f->get())) {
-      out = f->get();
-    } else if (const auto* i = node->as_integer()) {
-      out = static_cast<double>(i->get());
-    } else {
-      error(*node, "expected \"" + std::string(key) + "\" to be a finite number");
-    }
-  }
-
-  // "${CREDENTIALS_DIRECTORY}/name" -> the file systemd's LoadCredential= made.
-  std::string expand_credentials(const toml::node& node, const std::string& path) {
-    std::string why;
-    std::string expanded = expand_credentials_directory(path, why);
-    if (!why.empty()) error(node, why);
-    return expanded;
-  }
-
-  // The first line of a file holding a secret; the secret never appears in a message.
-  std::optional<std::string> secret_file(const toml::node& node, const std::string& path) {
-    const std::string expanded = expand_credentials(node, path);
-    if (expanded.empty()) return std::nullopt;
-    secret_read read = read_secret_file(expanded);
-    if (!read.check.error.empty()) {
-      error(node, read.check.error);
-      return std::nullopt;
-    }
-    if (!read.check.warning.empty()) weakness(node, read.check.warning);
-    return read.value;
-  }
-
-  // A PEM file (CA, certificate, key) that must exist now, not at the first connect.
-  std::string pem_file(const toml::node& node, const std::string& path, std::string_view key, bool secret) {
-    const std::string expanded = expand_credentials(node, path);
-    if (expanded.empty()) return {};
-    const secret_file_check check = check_secret_file(expanded, 1U << 20U);
-    if (!check.error.empty()) {
-      error(node, std::string(key) + ": " + check.error);
-      return expanded;
-    }
-    if (secret && !check.warning.empty()) weakness(node, check.warning);
-    std::ifstream in(expanded, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const bool pem = secret ? text.find("-----BEGIN ") != std::string::npos &&
-                                  text.find("PRIVATE KEY-----") != std::string::npos
-                            : text.find("-----BEGIN CERTIFICATE-----") != std::string::npos;
-    if (!pem) {
-      error(node, std::string(key) + ": \"" + expanded + "\" is not a PEM " +
-                      (secret ? "private key" : "certificate") + " file");
-    }
-    return expanded;
-  }
-
-  const std::string& file() const { return file_; }
-  std::vector<config_error>& errors() { return errors_; }
-
- private:
-  std::string file_;
-  std::vector<config_error>& errors_;
-  std::vector<config_error>& warnings_;
-};
-
-// scheme://host:port, with host a name, an IPv4 address or [IPv6], and nothing else.
-bool valid_broker_uri(const std::string& uri) {
-  if (!(uri.starts_with("tcp://") || uri.starts_with("ssl://"))) return false;
-  const std::string rest = uri.substr(6);
-  std::size_t port_at = 0;
-  if (rest.starts_with("[")) {
-    const std::size_t close = rest.find(']');
-    if (close == std::string::npos || close == 1) return false;
-    const std::string host = rest.substr(1, close - 1);
-    if (!std::all_of(host.begin(), host.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; })) {
-      return false;
-    }
-    if (close + 1 >= rest.size() || rest[close + 1] != ':') return false;
-    port_at = close + 2;
-  } else {
-    const std::size_t colon = rest.find(':');
-    if (colon == std::string::npos || colon == 0) return false;
-    const std::string host = rest.substr(0, colon);
-    if (!std::all_of(host.begin(), host.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'; })) {
-      return false;
-    }
-    port_at = colon + 1;
-  }
-  const std::string port = rest.substr(port_at);
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  const long number = std::stol(port);
-  return number >= 1 && number <= 65535;
-}
-
-bool valid_client_id(const std::string& id) {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
-  });
-}
-
-// Site, rack and instance names become MQTT topic levels and ids.
-bool is_identifier(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-  });
-}
+using reader = toml_reader;
 
 void read_agent(reader& r, const toml::table& root, agent_config& config) {
   const toml::table* agent = r.sub_table(root, "agent", true);
@@ -388,90 +141,9 @@ void read_spool(reader& r, const toml::table& root, spool_config& spool) {
 }
 
 void read_mqtt(reader& r, const toml::table& root, agent_config& config) {
-  mqtt_config& mqtt = config.mqtt;
   const toml::table* table = r.sub_table(root, "mqtt", true);
   if (table == nullptr) return;
-  r.reject_unknown(*table, "mqtt",
-                   {"brokers", "client_id", "keepalive", "connect_timeout", "reconnect_min",
-                    "reconnect_max", "username", "password", "password_file", "queue_limit",
-                    "max_inflight", "ca_file", "cert_file", "key_file", "key_password_file",
-                    "verify_hostname", "ack_timeout"});
-  const toml::node* brokers = table->get("brokers");
-  if (brokers == nullptr) {
-    r.error_in(*table, "missing key \"brokers\"; expected a list of URIs such as [\"tcp://127.0.0.1:1883\"]");
-  } else if (const auto* list = brokers->as_array(); list == nullptr || list->empty()) {
-    r.error(*brokers, "expected \"brokers\" to be a non-empty list of URIs");
-  } else {
-    for (const toml::node& uri : *list) {
-      const auto* s = uri.as_string();
-      std::string value = s ? s->get() : "";
-      // mqtt:// and mqtts:// are accepted as the conventional spellings of Paho's tcp:// and ssl://.
-      if (value.starts_with("mqtt://")) value = "tcp://" + value.substr(7);
-      if (value.starts_with("mqtts://")) value = "ssl://" + value.substr(8);
-      if (!valid_broker_uri(value)) {
-        r.error(uri, "expected a broker URI \"tcp://host:port\" or \"mqtts://host:port\" (IPv6 as [::1]), got \"" +
-                         (s ? s->get() : std::string()) + "\"");
-        continue;
-      }
-      mqtt.brokers.push_back(value);
-    }
-  }
-  mqtt.client_id = "racktel-" + config.site + "-" + config.rack;
-  r.string(*table, "client_id", mqtt.client_id);
-  if (const toml::node* node = table->get("client_id"); node && !valid_client_id(mqtt.client_id)) {
-    r.error(*node, "\"client_id\" must be 1-128 characters of letters, digits, '-', '_', '.' or ':' (brokers refuse "
-                   "others)");
-  }
-  using std::chrono::milliseconds;
-  r.duration(*table, "keepalive", mqtt.keepalive, milliseconds(1000), milliseconds(3600000));
-  r.duration(*table, "connect_timeout", mqtt.connect_timeout, milliseconds(100), milliseconds(120000));
-  r.duration(*table, "reconnect_min", mqtt.reconnect_min, milliseconds(10), milliseconds(600000));
-  r.duration(*table, "reconnect_max", mqtt.reconnect_max, milliseconds(10), milliseconds(3600000));
-  if (mqtt.reconnect_max < mqtt.reconnect_min) {
-    r.error_in(*table, "\"reconnect_max\" must not be shorter than \"reconnect_min\"");
-  }
-  r.optional_string(*table, "username", mqtt.username);
-  r.optional_string(*table, "password", mqtt.password);
-  if (mqtt.password) {
-    r.weakness(*table->get("password"), "the broker password is written in the configuration file, which other "
-                                        "users may read; put it in a file of mode 0600 and use \"password_file\"");
-  }
-  std::optional<std::string> password_file;
-  r.optional_string(*table, "password_file", password_file);
-  if (password_file) {
-    const toml::node& node = *table->get("password_file");
-    if (mqtt.password) {
-      r.error(node, "give either \"password\" or \"password_file\", not both");
-    } else {
-      mqtt.password = r.secret_file(node, *password_file);
-    }
-  }
-  // TLS material: files must exist, be what they claim, and be readable now, not at the first connect.
-  for (auto [key, target, secret] : {std::tuple{"ca_file", &mqtt.ca_file, false},
-                                     std::tuple{"cert_file", &mqtt.cert_file, false},
-                                     std::tuple{"key_file", &mqtt.key_file, true}}) {
-    std::optional<std::string> path;
-    r.optional_string(*table, key, path);
-    if (path) *target = r.pem_file(*table->get(key), *path, key, secret);
-  }
-  std::optional<std::string> key_password_file;
-  r.optional_string(*table, "key_password_file", key_password_file);
-  if (key_password_file) mqtt.key_password = r.secret_file(*table->get("key_password_file"), *key_password_file);
-  if (mqtt.cert_file.empty() != mqtt.key_file.empty()) {
-    r.error_in(*table, "give both \"cert_file\" and \"key_file\" for a client certificate, or neither");
-  }
-  r.boolean(*table, "verify_hostname", mqtt.verify_hostname);
-  if (!mqtt.uses_tls() && (!mqtt.ca_file.empty() || !mqtt.cert_file.empty())) {
-    r.error_in(*table, "TLS files are set but no broker uses ssl:// or mqtts://");
-  }
-  const bool cleartext = std::any_of(mqtt.brokers.begin(), mqtt.brokers.end(),
-                                     [](const std::string& b) { return b.starts_with("tcp://"); });
-  if (cleartext && (mqtt.username || mqtt.password)) {
-    r.weakness(*table->get("brokers"), "credentials are sent in cleartext to a tcp:// broker; use mqtts://");
-  }
-  r.byte_size(*table, "queue_limit", mqtt.queue_limit_bytes, 64 * 1024, 1ULL << 34U);
-  r.integer(*table, "max_inflight", mqtt.max_inflight, 1, 65535);
-  r.duration(*table, "ack_timeout", mqtt.ack_timeout, std::chrono::milliseconds(500), std::chrono::milliseconds(600000));
+  read_mqtt_table(r, *table, config.mqtt, mqtt_role::agent, "racktel-" + config.site + "-" + config.rack);
 }
 
 void read_drivers(reader& r, const toml::table& root, agent_config& config,
@@ -632,14 +304,6 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   return result;
 }
 
-config_result from_parse_error(const toml::parse_error& e, const std::string& source) {
-  config_result result;
-  result.errors.push_back({source, static_cast<int>(e.source().begin.line),
-                           static_cast<int>(e.source().begin.column),
-                           "TOML syntax error: " + std::string(e.description())});
-  return result;
-}
-
 }  // namespace
 
 std::optional<config_error> find_non_ascii_outside_strings(std::string_view text, const std::string& source_name) {
@@ -723,29 +387,24 @@ std::optional<config_error> find_non_ascii_outside_strings(std::string_view text
 }
 
 config_result parse_config(std::string_view text, const std::string& source_name) {
-  if (auto bad = find_non_ascii_outside_strings(text, source_name)) {
+  toml_parse_outcome parsed = parse_toml_text(text, source_name);
+  if (!parsed.document) {
     config_result result;
-    result.errors.push_back(std::move(*bad));
+    result.errors.push_back(std::move(*parsed.error));
     return result;
   }
-  try {
-    auto document = std::make_shared<toml::table>(toml::parse(text, source_name));
-    return parse_document(std::move(document), source_name);
-  } catch (const toml::parse_error& e) {
-    return from_parse_error(e, source_name);
-  }
+  return parse_document(std::move(parsed.document), source_name);
 }
 
 config_result load_config_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  config_error error;
+  const auto text = read_config_text(path, error);
+  if (!text) {
     config_result result;
-    result.errors.push_back({path, 0, 0, "cannot open the configuration file"});
+    result.errors.push_back(std::move(error));
     return result;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path);
+  return parse_config(*text, path);
 }
 
 }  // namespace racktel

@@ -40,8 +40,14 @@ struct driver_config {
   std::string source_file;
 };
 
+// MQTT 5 by default; 3.1.1 for brokers without it (NATS). In 3.1.1 a PUBACK
+// carries no reason code, so a broker cannot refuse a publish (it drops it),
+// and there are no session expiry, shared subscriptions or packet size limits.
+enum class mqtt_protocol { v5, v3_1_1 };
+
 struct mqtt_config {
   std::vector<std::string> brokers;
+  mqtt_protocol protocol = mqtt_protocol::v5;
   std::string client_id;
   std::chrono::milliseconds keepalive{5000};
   std::chrono::milliseconds connect_timeout{5000};

@@ -4,6 +4,10 @@
 
 namespace racktel {
 
+int paho_mqtt_version(mqtt_protocol protocol) {
+  return protocol == mqtt_protocol::v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+}
+
 mqtt::ssl_options make_ssl_options(const mqtt_config& config) {
   // Paho checks the chain only unless told to verify the host name too.
   auto tls = mqtt::ssl_options_builder()

@@ -8,6 +8,10 @@
 
 namespace racktel {
 
+// Paho's MQTTVERSION_5 or MQTTVERSION_3_1_1; set both in create_options and
+// in the connect options (Paho C++ 1.2 does not carry one to the other).
+int paho_mqtt_version(mqtt_protocol protocol);
+
 // TLS 1.2 or newer, the CA (or the system store), the client certificate and
 // key with its passphrase, and host-name verification unless turned off.
 mqtt::ssl_options make_ssl_options(const mqtt_config& config);

@@ -111,7 +111,7 @@ mqtt_publisher::mqtt_publisher(event_loop& loop, const mqtt_config& config, std:
       probe_gate_(std::make_shared<result_gate>(loop)) {
   // No persistence and no Paho-side buffering: the agent owns every unsent batch.
   client_ = std::make_unique<mqtt::async_client>(config_.brokers.front(), config_.client_id,
-                                                 mqtt::create_options(MQTTVERSION_5), nullptr);
+                                                 mqtt::create_options(paho_mqtt_version(config_.protocol)), nullptr);
   connect_listener_ = std::make_unique<bridge>(*this, listener_kind::connect);
   publish_listener_ = std::make_unique<bridge>(*this, listener_kind::publish);
   retained_listener_ = std::make_unique<bridge>(*this, listener_kind::retained);
@@ -168,9 +168,9 @@ void mqtt_publisher::connect() {
   if (connecting_ || stopping_) return;
   connecting_ = true;
   const std::string state_topic = topic_root_ + "/state";
+  const bool v5 = config_.protocol == mqtt_protocol::v5;
   auto builder = mqtt::connect_options_builder()
-                     .mqtt_version(MQTTVERSION_5)
-                     .clean_start(true)
+                     .mqtt_version(paho_mqtt_version(config_.protocol))
                      .keep_alive_interval(config_.keepalive)
                      .connect_timeout(config_.connect_timeout)
                      .automatic_reconnect(false)
@@ -179,9 +179,15 @@ void mqtt_publisher::connect() {
   if (config_.username) builder.user_name(*config_.username);
   if (config_.password) builder.password(*config_.password);
   if (config_.uses_tls()) builder.ssl(make_ssl_options(config_));
-  // The agent subscribes to nothing: the broker has no business sending it
-  // more than acknowledgements.
-  announce_maximum_packet_size(builder, max_incoming_packet_bytes);
+  // A new session at every connect: the agent resends what was not acknowledged itself.
+  if (v5) {
+    builder.clean_start(true);
+    // The agent subscribes to nothing: the broker has no business sending it
+    // more than acknowledgements.
+    announce_maximum_packet_size(builder, max_incoming_packet_bytes);
+  } else {
+    builder.clean_session(true);
+  }
   try {
     client_->connect(builder.finalize(), nullptr, *connect_listener_);
   } catch (const mqtt::exception& e) {

@@ -109,15 +109,17 @@ def broker(tmp_path):
 
 
 class Agent:
-    def __init__(self, directory, broker, drivers, extra="", brokers=None, driver_dir=MODULE_DIR):
+    def __init__(self, directory, broker, drivers, extra="", brokers=None, driver_dir=MODULE_DIR, rack="r01",
+                 mqtt_extra=""):
         self.directory = directory
+        self.rack = rack
         self.socket = directory / "status.sock"
         self.config = directory / "racktel.toml"
         self.log = directory / "agent.log"
         self.config.write_text(f"""
 [agent]
 site = "lab"
-rack = "r01"
+rack = "{rack}"
 status_socket = "{self.socket}"
 state_dir = "{directory / 'state'}"
 driver_dir = "{driver_dir}"
@@ -126,6 +128,7 @@ brokers = [{", ".join(f'"{b}"' for b in (brokers or [broker.uri]))}]
 keepalive = "2s"
 reconnect_min = "200ms"
 reconnect_max = "1s"
+{mqtt_extra}
 {extra}
 {drivers}
 """)
@@ -159,13 +162,18 @@ reconnect_max = "1s"
         return self.process.wait(timeout=timeout)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
+
+
+def stop_process(process, timeout=15):
+    """SIGTERM, and SIGKILL if it does not end within `timeout`."""
+    if process and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def exec_driver(name, shell, interval="1s", extra=""):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import AGENT, SOURCE, SIM_DRIVER, Agent, wait_for
+from conftest import AGENT, BUILD, SOURCE, SIM_DRIVER, Agent, wait_for
 
 
 class NotifySocket:
@@ -69,25 +69,31 @@ def test_ready_status_and_a_watchdog_fed_only_by_the_main_loop(tmp_path, broker,
         agent.stop()
 
 
+UNITS = [("racktel.service", "/usr/bin/racktel-agent", AGENT),
+         ("racktel-ingest.service", "/usr/bin/racktel-ingest", BUILD / "ingest" / "racktel-ingest")]
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-def test_the_unit_file_verifies(tmp_path):
+@pytest.mark.parametrize("unit_name,installed,built", UNITS)
+def test_the_unit_file_verifies(tmp_path, unit_name, installed, built):
     unit_dir = tmp_path / "units"
     unit_dir.mkdir()
-    shutil.copy(SOURCE / "systemd" / "racktel.service", unit_dir)
-    # systemd-analyze verify checks ExecStart= exists: point it at the built agent.
-    text = (unit_dir / "racktel.service").read_text().replace("/usr/bin/racktel-agent", str(AGENT))
-    (unit_dir / "racktel.service").write_text(text)
-    out = subprocess.run(["systemd-analyze", "verify", str(unit_dir / "racktel.service")], capture_output=True,
+    shutil.copy(SOURCE / "systemd" / unit_name, unit_dir)
+    # systemd-analyze verify checks ExecStart= exists: point it at the built binary.
+    text = (unit_dir / unit_name).read_text().replace(installed, str(built))
+    (unit_dir / unit_name).write_text(text)
+    out = subprocess.run(["systemd-analyze", "verify", str(unit_dir / unit_name)], capture_output=True,
                          text=True, env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
-    problems = [l for l in (out.stdout + out.stderr).splitlines() if "racktel.service" in l]
+    problems = [l for l in (out.stdout + out.stderr).splitlines() if unit_name in l]
     assert out.returncode == 0 and not problems, out.stdout + out.stderr
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-def test_the_unit_stays_well_sandboxed(tmp_path):
+@pytest.mark.parametrize("unit_name,installed,built", UNITS)
+def test_the_unit_stays_well_sandboxed(tmp_path, unit_name, installed, built):
     """systemd-analyze security: keep the exposure score where docs/deployment.md says it is."""
-    unit = tmp_path / "racktel.service"
-    unit.write_text((SOURCE / "systemd" / "racktel.service").read_text().replace("/usr/bin/racktel-agent", str(AGENT)))
+    unit = tmp_path / unit_name
+    unit.write_text((SOURCE / "systemd" / unit_name).read_text().replace(installed, str(built)))
     out = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)], capture_output=True, text=True)
     line = [l for l in out.stdout.splitlines() if "Overall exposure level" in l]
     assert line, out.stdout + out.stderr
@@ -95,9 +101,10 @@ def test_the_unit_stays_well_sandboxed(tmp_path):
     assert score <= 1.5, line[0]
 
 
-def test_the_unit_bounds_descriptors_tasks_and_memory():
+@pytest.mark.parametrize("unit_name", ["racktel.service", "racktel-ingest.service"])
+def test_the_unit_bounds_descriptors_tasks_and_memory(unit_name):
     """A leak or a runaway command hurts only this service."""
-    settings = dict(line.split("=", 1) for line in (SOURCE / "systemd" / "racktel.service").read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in (SOURCE / "systemd" / unit_name).read_text().splitlines()
                     if "=" in line and not line.startswith("#"))
     assert int(settings["LimitNOFILE"]) >= 1024
     assert int(settings["TasksMax"]) > 0

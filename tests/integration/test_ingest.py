@@ -1,0 +1,297 @@
+"""racktel-ingest (issue 11): the racks' stream into a real Prometheus through
+remote write, and alarms into a real Alertmanager. One broker, one Prometheus
+and one Alertmanager serve the whole file; each test has its own rack."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+import racktel_stream
+from conftest import CLI, SIM_DRIVER, Agent, Broker, Collector, stop_process, wait_for
+from test_alarms import rack as stuck_die_rack
+from monitoring import Alertmanager, Ingest, Prometheus
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stack")
+    broker_dir = root / "broker"
+    broker_dir.mkdir()
+    broker = Broker(broker_dir, persistent=True)
+    broker.start()
+    prometheus = Prometheus(root / "prometheus").start()
+    alertmanager = Alertmanager(root / "alertmanager").start()
+    yield broker, prometheus, alertmanager
+    alertmanager.stop()
+    prometheus.stop()
+    broker.stop()
+
+
+@pytest.fixture
+def running(tmp_path):
+    """Starts agents and ingests in this test's directory; stops them after it."""
+    started = []
+
+    def agent(broker, rack, drivers=SIM_DRIVER.format(seed=1), **kwargs):
+        directory = tmp_path / f"agent-{rack}"
+        directory.mkdir()
+        a = Agent(directory, broker, drivers, rack=rack, **kwargs).start()
+        started.append(a)
+        return a
+
+    def ingest(name, *args, **kwargs):
+        i = Ingest(tmp_path / name, *args, **kwargs).start()
+        started.append(i)
+        return i
+
+    yield agent, ingest
+    for p in reversed(started):
+        stop_process(p.process)
+
+
+def collector_samples(collector, sensor_key):
+    """{time_ms: value} of one sensor in every batch the collector saw (None for readings without a value)."""
+    out = {}
+    for _, readings in collector.batches():
+        for time_ms, key, status, value in readings:
+            if key == sensor_key:
+                out[time_ms] = value
+    return out
+
+
+def selector(rack, sensor, metric):
+    return f'{metric}{{site="lab",rack="{rack}",sensor="{sensor}"}}'
+
+
+def test_prometheus_holds_exactly_what_racktel_subscribe_printed(stack, running):
+    broker, prometheus, _ = stack
+    agent, ingest = running
+    ingest("ingest", [broker.uri], [prometheus.write_url], instance="values")
+    agent(broker, "r-values")
+    printed = subprocess.run([str(CLI), "subscribe", "--broker", broker.uri, "--site", "lab", "--rack", "r-values",
+                              "--json", "--count", "4", "--timeout", "20s"],
+                             capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    expected = {}
+    for line in printed.stdout.splitlines():
+        o = json.loads(line)
+        if o.get("type") == "reading" and o["sensor"] in ("rack/chip12.die_temp", "rack/shelf0.psu1.input_power"):
+            expected.setdefault(o["sensor"], {})[o["time_ms"]] = o["value"]
+    assert set(expected) == {"rack/chip12.die_temp", "rack/shelf0.psu1.input_power"}, "the sim's sensors moved"
+    for key, metric in (("rack/chip12.die_temp", "racktel_temperature_celsius"),
+                        ("rack/shelf0.psu1.input_power", "racktel_power_watts")):
+        want = expected[key]
+        sel = selector("r-values", key.split("/", 1)[1], metric)
+
+        def written():
+            have = prometheus.samples(sel)
+            return all(t in have for t in want) and have
+
+        have = wait_for(written, timeout=20, what=f"{key}'s samples in Prometheus")
+        assert {t: have[t] for t in want} == want, "every value exactly as the agent published it, at its own time"
+    # The labels a dashboard groups by.
+    series = prometheus.query(selector("r-values", "chip12.die_temp", "racktel_temperature_celsius"))
+    assert series[0]["metric"] == {"__name__": "racktel_temperature_celsius", "site": "lab", "rack": "r-values",
+                                   "driver": "rack", "sensor": "chip12.die_temp", "tray": "3", "chip": "12"}
+
+
+def test_two_instances_share_the_racks_and_every_batch_lands_once_across_a_kill(stack, running):
+    broker, prometheus, _ = stack
+    agent, ingest = running
+    group = "g-kill"
+    a = ingest("ingest-a", [broker.uri], [prometheus.write_url], instance="a", group=group)
+    b = ingest("ingest-b", [broker.uri], [prometheus.write_url], instance="b", group=group)
+    collector = Collector(broker, root="racktel/v1/lab/r-shared")
+    try:
+        rack = agent(broker, "r-shared")
+        wait_for(lambda: len(collector.of("data")) >= 6, timeout=20, what="6 batches")
+        wait_for(lambda: a.metrics()["racktel_ingest_racks_fed"] == 1 and b.metrics()["racktel_ingest_racks_fed"] == 1,
+                 what="both instances to receive a share of the rack's batches")
+        a.kill()
+        wait_for(lambda: len(collector.of("data")) >= 12, timeout=20, what="6 more batches while A is dead")
+        a.start()
+        wait_for(lambda: len(collector.of("data")) >= 16, timeout=20, what="4 more batches")
+        rack.stop()  # a clean stop publishes everything it has
+        published = collector_samples(collector, "rack/shelf0.psu1.input_power")
+        assert len(published) >= 16 * 9, "the power group reads every 100 ms"
+        sel = selector("r-shared", "shelf0.psu1.input_power", "racktel_power_watts")
+        try:
+            have = wait_for(lambda: (lambda h: h if set(h) >= set(published) else None)(prometheus.samples(sel)),
+                            timeout=30, what="every published power reading in Prometheus")
+        except AssertionError:
+            have = prometheus.samples(sel)
+            missing = sorted(set(published) - set(have))
+            times = [(b.sequence, min(r[0] for r in rs), max(r[0] for r in rs)) for b, rs in collector.batches()]
+            raise AssertionError(f"missing {len(missing)}: {missing[:5]}..{missing[-5:]}; batches {times}")
+        assert have == published, "nothing missing, nothing extra, every value as published"
+        for instance in (a, b):
+            m = instance.metrics()
+            assert m["racktel_ingest_decode_errors_total"] == 0
+            assert sum(v for k, v in m.items() if k.startswith("racktel_ingest_batches_dropped_total")) == 0
+    finally:
+        collector.close()
+
+
+def test_a_restart_of_the_database_loses_nothing(stack, running, tmp_path):
+    broker, _, _ = stack
+    agent, ingest = running
+    prometheus = Prometheus(tmp_path / "own-prometheus").start()
+    try:
+        i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="tsdb", group="g-tsdb")
+        collector = Collector(broker, root="racktel/v1/lab/r-tsdb")
+        rack = agent(broker, "r-tsdb")
+        wait_for(lambda: len(collector.of("data")) >= 3, timeout=20, what="3 batches")
+        prometheus.stop()
+        wait_for(lambda: i.metrics()['racktel_ingest_remote_write_requests_total{endpoint="%s",result="retried"}'
+                                     % prometheus.write_url] >= 2, what="retries while the database is down")
+        time.sleep(2)
+        pending = i.metrics()["racktel_ingest_batches_pending"]
+        assert pending >= 2, "batches wait in the buffer while the database is down"
+        prometheus.start()
+        wait_for(lambda: len(collector.of("data")) >= 10, timeout=20, what="more batches")
+        rack.stop()
+        published = collector_samples(collector, "rack/chip03.die_temp")
+        sel = selector("r-tsdb", "chip03.die_temp", "racktel_temperature_celsius")
+        have = wait_for(lambda: (lambda h: h if set(h) >= set(published) else None)(prometheus.samples(sel)),
+                        timeout=30, what="every die reading in Prometheus")
+        assert have == published
+        wait_for(lambda: i.metrics()["racktel_ingest_batches_pending"] == 0, what="the buffer to empty")
+    finally:
+        prometheus.stop()
+        collector.close()
+
+
+def test_an_alarm_fires_in_alertmanager_and_resolves_and_a_lost_rack_is_an_alert(stack, running):
+    broker, prometheus, alertmanager = stack
+    agent, ingest = running
+    ingest("ingest", [broker.uri], [prometheus.write_url], instance="alarm", group="g-alarm",
+           alertmanagers=[alertmanager.url])
+    rack = agent(broker, "r-alarm", drivers=stuck_die_rack(110))
+    fired = wait_for(lambda: alertmanager.alerts(alertname="RacktelAlarm", rack="r-alarm", sensor="chip03.die_temp"),
+                     timeout=30, what="the alarm in Alertmanager")
+    labels = fired[0]["labels"]
+    assert (labels["severity"], labels["limit"], labels["tray"], labels["chip"], labels["driver"]) == \
+        ("critical", "crit_high", "0", "3", "rack")
+    assert "110" in fired[0]["annotations"]["summary"]
+
+    rack.config.write_text(rack.config.read_text().replace("value = 110", "value = 50"))
+    out = subprocess.run([str(CLI), "reload", "--socket", str(rack.socket)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: not alertmanager.alerts(alertname="RacktelAlarm", rack="r-alarm"), timeout=30,
+             what="the alert to resolve")
+
+    # The agent vanishes: the broker publishes its will, and the rack is lost.
+    rack.process.send_signal(signal.SIGKILL)
+    rack.process.wait(timeout=10)
+    lost = wait_for(lambda: alertmanager.alerts(alertname="RackTelemetryLost", rack="r-alarm"), timeout=30,
+                    what="RackTelemetryLost")
+    assert lost[0]["labels"]["severity"] == "critical"
+    rack.start()
+    wait_for(lambda: not alertmanager.alerts(alertname="RackTelemetryLost", rack="r-alarm"), timeout=30,
+             what="RackTelemetryLost to resolve when the rack is back")
+
+
+def _scan_batch(version, sequence, time_ms, quantised, first_index=0):
+    batch = racktel_stream.pb.DataBatch()
+    batch.catalog_version = version
+    batch.boot_id = bytes(range(16))
+    batch.sequence = sequence
+    scan = batch.scans.add()
+    scan.time_delta_ms = time_ms
+    scan.index_runs.extend([first_index, 1])
+    scan.values.append(quantised)
+    return batch.SerializeToString()
+
+
+def _catalog(version):
+    catalog = racktel_stream.pb.Catalog()
+    catalog.version = version
+    sensor = catalog.sensors.add()
+    sensor.driver, sensor.id, sensor.name = "hand", "t0", "hand-made"
+    sensor.kind = racktel_stream.pb.SENSOR_KIND_TEMPERATURE
+    sensor.unit, sensor.resolution, sensor.interval_ms = "Cel", 0.5, 1000
+    return catalog.SerializeToString()
+
+
+def test_malformed_payloads_and_unknown_catalogs_are_survived_and_counted(stack, running):
+    broker, prometheus, _ = stack
+    agent, ingest = running
+    i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="bad", group="g-bad")
+    client = mqtt.Client(client_id=f"hostile-{os.getpid()}", protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        now = int(time.time() * 1000)
+        client.publish("racktel/v1/lab/r-junk/data", b"\xff\x00garbage", qos=1).wait_for_publish(5)
+        client.publish("racktel/v1/lab/r-junk/catalog", b"\x09\x01not a catalog", qos=1).wait_for_publish(5)
+        # A batch whose catalog comes after it (as a backlog's does): it waits, then is written.
+        client.publish("racktel/v1/lab/r-late/data", _scan_batch(0xC0FFEE, 1, now, 101), qos=1).wait_for_publish(5)
+        wait_for(lambda: i.metrics()["racktel_ingest_batches_waiting"] == 1, what="the batch to wait for its catalog")
+        client.publish("racktel/v1/lab/r-late/catalog", _catalog(0xC0FFEE), qos=1).wait_for_publish(5)
+        have = wait_for(lambda: prometheus.samples(selector("r-late", "t0", "racktel_temperature_celsius")),
+                        what="the late batch in Prometheus")
+        assert have == {now: 50.5}
+        # A batch whose catalog never comes: dropped after catalog_wait, and counted.
+        client.publish("racktel/v1/lab/r-never/data", _scan_batch(0xDEAD, 1, now, 1), qos=1).wait_for_publish(5)
+        wait_for(lambda: i.metrics()['racktel_ingest_batches_dropped_total{reason="no_catalog"}'] == 1,
+                 what="the orphan batch to be dropped")
+        # A batch that names a known catalog but does not fit it.
+        bad = _scan_batch(0xC0FFEE, 2, now, 1, first_index=5)  # sensor 5 of a one-sensor catalog
+        client.publish("racktel/v1/lab/r-late/data", bad, qos=1).wait_for_publish(5)
+        wait_for(lambda: i.metrics()["racktel_ingest_decode_errors_total"] >= 3, what="three decode errors")
+        # And a repeat of batch 1 is dropped as a duplicate.
+        client.publish("racktel/v1/lab/r-late/data", _scan_batch(0xC0FFEE, 1, now, 101), qos=1).wait_for_publish(5)
+        try:
+            wait_for(lambda: i.metrics()["racktel_ingest_duplicates_total"] == 1, what="the duplicate")
+        except AssertionError:
+            raise AssertionError(str(i.metrics()) + i.log_text()[-3000:])
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    log = i.log_text()
+    assert "racktel/v1/lab/r-junk/data: not a DataBatch" in log
+    assert "racktel/v1/lab/r-junk/catalog: catalog:" in log
+    assert i.process.poll() is None, "still running"
+
+
+def test_check_config_names_the_line(tmp_path):
+    from monitoring import INGEST
+    bad = tmp_path / "ingest.toml"
+    bad.write_text('[ingest]\ninstance = "a"\n[mqtt]\nbrokers = ["tcp://127.0.0.1:1"]\n[remote_write]\n'
+                   'endpoints = ["ftp://x/"]\n')
+    out = subprocess.run([str(INGEST), "--check-config", "--config", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert f"{bad}:6:14: expected an http:// or https:// URL, got \"ftp://x/\"" in out.stderr
+
+
+def test_a_renamed_shared_group_does_not_deliver_twice(stack, running, tmp_path):
+    """The session keeps the old group's subscription; the ingest drops it."""
+    broker, prometheus, _ = stack
+    _, ingest = running
+    first = ingest("ingest", [broker.uri], [prometheus.write_url], instance="renamed", group="g-old")
+    wait_for(lambda: "subscribing to $share/g-old" in first.log_text(), what="the first subscription")
+    first.stop()
+    text = first.config.read_text().replace('shared_group = "g-old"', 'shared_group = "g-new"')
+    first.config.write_text(text)
+    again = first.start()
+    wait_for(lambda: "dropping the subscription of the last run $share/g-old/racktel/v1/+/+/data" in again.log_text(),
+             what="the old group's subscription to be dropped")
+    wait_for(lambda: "subscribing to $share/g-new" in again.log_text(), what="the subscription")
+    client = mqtt.Client(client_id=f"renamed-{os.getpid()}", protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        client.publish("racktel/v1/lab/r-renamed/catalog", _catalog(0xBEEF), qos=1).wait_for_publish(5)
+        client.publish("racktel/v1/lab/r-renamed/data", _scan_batch(0xBEEF, 1, int(time.time() * 1000), 3),
+                       qos=1).wait_for_publish(5)
+        wait_for(lambda: again.metrics()["racktel_ingest_batches_total"] == 1, what="the batch")
+        time.sleep(0.5)
+        assert again.metrics()['racktel_ingest_messages_total{topic="data"}'] == 1
+    finally:
+        client.loop_stop()
+        client.disconnect()
