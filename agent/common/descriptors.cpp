@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -30,11 +31,14 @@ void mark_descriptors_close_on_exec() {
   ::closedir(dir);
 }
 
-int disable_nagle_on_tcp_sockets() {
+namespace {
+
+// Calls `visit(fd)` for every TCP socket the process holds.
+template <typename Visit>
+void for_each_tcp_socket(Visit visit) {
   DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
+  if (dir == nullptr) return;
   const int own = ::dirfd(dir);
-  int set = 0;
   while (const dirent* entry = ::readdir(dir)) {
     const int fd = std::atoi(entry->d_name);
     struct stat st {};
@@ -42,10 +46,39 @@ int disable_nagle_on_tcp_sockets() {
     int protocol = 0;
     socklen_t length = sizeof protocol;
     if (::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) != 0 || protocol != IPPROTO_TCP) continue;
-    const int on = 1;
-    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0) ++set;
+    visit(fd);
   }
   ::closedir(dir);
+}
+
+}  // namespace
+
+std::vector<std::string> connected_tcp_peers() {
+  std::vector<std::string> peers;
+  for_each_tcp_socket([&](int fd) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(&address);
+      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      peers.push_back(std::string(text) + ":" + std::to_string(ntohs(a->sin_port)));
+    } else if (address.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(&address);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      peers.push_back("[" + std::string(text) + "]:" + std::to_string(ntohs(a->sin6_port)));
+    }
+  });
+  return peers;
+}
+
+int disable_nagle_on_tcp_sockets() {
+  int set = 0;
+  for_each_tcp_socket([&](int fd) {
+    const int on = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0) ++set;
+  });
   return set;
 }
 

@@ -8,6 +8,9 @@
 // well; this covers any other way a process might be started.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace racktel {
 
 // Sets FD_CLOEXEC on every descriptor from 3 up. Cheap: one system call
@@ -23,5 +26,10 @@ void set_close_on_exec(int fd);
 // alarm event) written while the previous segment is unacknowledged then
 // waits for the broker's delayed ACK (Nagle), ~40 ms. Returns how many were set.
 int disable_nagle_on_tcp_sockets();
+
+// "address:port" of the peer of every connected TCP socket ("127.0.0.1:1883",
+// "[::1]:1883"). Paho reports the first URI of a broker list as the one it
+// connected to, whichever it was: the socket says which broker it really is.
+std::vector<std::string> connected_tcp_peers();
 
 }  // namespace racktel

@@ -238,6 +238,14 @@ void mqtt_publisher::on_connected(const std::string& server) {
   });
   status_.connected = true;
   status_.server = server.empty() ? config_.brokers.front() : server;
+  if (config_.brokers.size() > 1) {
+    // Which broker of the list it is, from the socket (Paho names the first).
+    const auto peers = connected_tcp_peers();
+    for (const std::string& uri : config_.brokers) {
+      const std::string address = uri.substr(uri.find("://") + 3);
+      if (std::find(peers.begin(), peers.end(), address) != peers.end()) status_.server = uri;
+    }
+  }
   status_.connected_since_ms = unix_now_ms();
   ++status_.connects;
   spdlog::info("mqtt: connected to {}", status_.server);

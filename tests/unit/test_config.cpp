@@ -167,6 +167,24 @@ TEST_CASE("broker URIs are checked; mqtt:// means tcp://") {
   CHECK(r.config->mqtt.brokers[0] == "tcp://127.0.0.1:1883");
 }
 
+TEST_CASE("[mqtt] protocol is 5 or 3.1.1") {
+  config_result r = parse_config(minimal, "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r.config->mqtt.protocol == mqtt_protocol::v5);
+  std::string text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nprotocol = \"3.1.1\"");
+  r = parse_config(text, "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r.config->mqtt.protocol == mqtt_protocol::v3_1_1);
+  text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nprotocol = 5");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "\"protocol\" must be \"5\" or \"3.1.1\""));
+  // The ingest's keys are not the agent's.
+  text = minimal;
+  text.replace(text.find("[mqtt]"), 6, "[mqtt]\nshared_group = \"g\"");
+  CHECK(contains(only_error(parse_config(text, "t.toml")), "unknown key \"shared_group\""));
+}
+
 TEST_CASE("TOML syntax errors keep their position") {
   config_result r = parse_config("[agent]\nsite = \"lab\nrack = 1\n", "broken.toml");
   REQUIRE(r.errors.size() == 1);
