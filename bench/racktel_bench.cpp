@@ -15,7 +15,7 @@
 //           real agent's alarm latency, from the end of the read that crossed a limit
 //           to the broker's PUBACK of its AlarmEvent, p50 and p99 over >= 1000 events
 //
-// usage: racktel-bench [--seconds N] [--instances N] [--skip-agent] [--only reload|alarms]
+// usage: racktel-bench [--seconds N] [--instances N] [--skip-agent] [--only reload|alarms|ingest]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -37,6 +37,11 @@
 
 #include "alarms/alarm_engine.h"
 #include "rack_model.h"
+#include "sim_stream.h"
+#ifdef RACKTEL_BENCH_INGEST
+#include "ingest/remote_write.h"
+#include "ingest/stream.h"
+#endif
 #include "racktel/driver.h"
 #include "spool/spool.h"
 #include "wire/codec.h"
@@ -48,42 +53,10 @@ namespace {
 
 // The sim rack's catalog and schedule, driven directly (no threads, no broker).
 struct sim_rack {
-  sim::rack_model model{1, {}};
-  sensor_catalog catalog;
-  std::vector<std::vector<std::uint32_t>> groups{3};
-  const std::int64_t intervals_ms[3] = {100, 1000, 1000};
-
-  sim_rack() {
-    std::vector<std::uint32_t> interval_of;
-    for (std::uint32_t i = 0; i < model.sensors().size(); ++i) {
-      const auto& s = model.sensors()[i];
-      sensor_meta m;
-      m.driver = "rack";
-      m.id = s.id;
-      m.resolution = s.resolution;
-      catalog.sensors.push_back(m);
-      groups[static_cast<std::size_t>(s.read_group)].push_back(i);
-      interval_of.push_back(static_cast<std::uint32_t>(intervals_ms[static_cast<std::size_t>(s.read_group)]));
-    }
-    catalog.version = compute_catalog_version(catalog.sensors, interval_of);
-  }
-
+  bench::sim_stream stream;
+  const sensor_catalog& catalog = stream.catalog();
   // The scans one second of polling produces, starting at t_ms (a whole second).
-  std::vector<scan> second(std::int64_t t_ms) const {
-    std::vector<scan> scans;
-    for (std::int64_t dt = 0; dt < 1000; dt += 100) {
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        if (dt % intervals_ms[g] != 0) continue;
-        scan s{t_ms + dt, {}};
-        for (std::uint32_t i : groups[g]) {
-          const double v = model.value(i, static_cast<double>(t_ms + dt) / 1000.0);
-          s.readings.push_back({i, RACKTEL_READING_OK, v});
-        }
-        scans.push_back(std::move(s));
-      }
-    }
-    return scans;
-  }
+  std::vector<scan> second(std::int64_t t_ms) const { return stream.scans(t_ms, t_ms + 1000); }
 };
 
 std::size_t count_readings(const std::vector<scan>& scans) {
@@ -533,6 +506,71 @@ void bench_alarm_latency() {
   finish(run);
 }
 
+#ifdef RACKTEL_BENCH_INGEST
+// racktel-ingest's work per reading on one core, from the MQTT payload to the
+// compressed remote-write body: the catalog lookup, decoding, the series'
+// labels and samples, snappy. No network, no database.
+void bench_ingest_encode() {
+  sim_rack rack;
+  const std::string catalog_payload = rack.stream.encode_catalog({}, 1'790'000'000'000);
+  ingest::catalog_cache cache;
+  cache.add(catalog_payload, {});
+  std::vector<std::string> payloads;
+  std::size_t readings_per_pass = 0;
+  for (int s = 0; s < 60; ++s) {
+    const auto scans = rack.second(1'790'000'000'000 + s * 1000);
+    readings_per_pass += count_readings(scans);
+    payloads.push_back(encode_data_batch({rack.catalog.version, {}, static_cast<std::uint64_t>(s + 1), false}, scans,
+                                         rack.catalog));
+  }
+  const ingest::rack_labels labels("fleet", "r0001");
+  ingest::write_request_builder builder;
+  double decode_s = 0, encode_s = 0, compress_s = 0;
+  std::size_t raw_bytes = 0, compressed_bytes = 0, samples = 0, requests = 0, readings = 0;
+  const auto cpu = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  const double started = cpu();
+  for (int pass = 0; pass < 10; ++pass) {
+    for (const std::string& p : payloads) {
+      double t0 = cpu();
+      const auto header = peek_batch_header(p);
+      const auto known = cache.find(header->catalog_version);
+      const auto decoded = decode_data_batch(p, known->decoded.catalog);
+      double t1 = cpu();
+      builder.add(*decoded.batch, known->series, labels);
+      double t2 = cpu();
+      decode_s += t1 - t0;
+      encode_s += t2 - t1;
+      readings += decoded.batch->reading_count();
+      if (builder.samples() >= 50000) {
+        raw_bytes += builder.bytes();
+        samples += builder.samples();
+        const std::string body = builder.take_compressed();
+        compress_s += cpu() - t2;
+        compressed_bytes += body.size();
+        ++requests;
+      }
+    }
+  }
+  const double total = cpu() - started;
+  std::printf("ingest  one core, payload to compressed remote-write body: %.2f M readings/s (%zu readings, %.2f s CPU)\n",
+              static_cast<double>(readings) / total / 1e6, readings, total);
+  std::printf("ingest    decode %.0f ns, labels+samples %.0f ns, snappy %.0f ns per reading\n",
+              decode_s / static_cast<double>(readings) * 1e9, encode_s / static_cast<double>(readings) * 1e9,
+              compress_s / static_cast<double>(samples) * 1e9);
+  std::printf("ingest    WriteRequest %.1f bytes per sample raw, %.1f compressed (%zu requests of 50 000 samples)\n",
+              static_cast<double>(raw_bytes) / static_cast<double>(samples),
+              static_cast<double>(compressed_bytes) / static_cast<double>(samples), requests);
+  std::printf("ingest    catalog: %.0f KiB on the wire, %.0f KiB decoded in the cache with its labels (%zu sensors)\n",
+              static_cast<double>(catalog_payload.size()) / 1024.0, static_cast<double>(cache.bytes()) / 1024.0,
+              rack.catalog.sensors.size());
+  (void)readings_per_pass;
+}
+#endif
+
 int main(int argc, char** argv) {
   int seconds = 20;
   int instances = 1;
@@ -549,7 +587,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--skip-agent") {
       skip_agent = true;
     } else {
-      std::fprintf(stderr, "usage: racktel-bench [--seconds N] [--instances N] [--skip-agent] [--only reload|alarms]\n");
+      std::fprintf(stderr, "usage: racktel-bench [--seconds N] [--instances N] [--skip-agent] [--only reload|alarms|ingest]\n");
       return 2;
     }
   }
@@ -562,9 +600,18 @@ int main(int argc, char** argv) {
     bench_alarm_latency();
     return 0;
   }
+#ifdef RACKTEL_BENCH_INGEST
+  if (only == "ingest") {
+    bench_ingest_encode();
+    return 0;
+  }
+#endif
   bench_wire_and_encode();
   bench_spool_append();
   bench_alarm_evaluation();
+#ifdef RACKTEL_BENCH_INGEST
+  bench_ingest_encode();
+#endif
   if (!skip_agent) {
     bench_agent(seconds, instances, true);
     bench_agent(seconds, instances, false);

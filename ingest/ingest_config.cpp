@@ -180,7 +180,8 @@ ingest_config_result parse_document(const toml::table& root, const std::string& 
 
   if (const toml::table* t = r.sub_table(root, "remote_write", true)) {
     r.reject_unknown(*t, "remote_write",
-                     {"endpoints", "delay", "max_samples", "timeout", "retry_min", "retry_max", "max_pending_requests"});
+                     {"endpoints", "delay", "max_samples", "timeout", "retry_min", "retry_max", "max_pending_requests",
+                      "shards"});
     read_endpoints(r, *t, "endpoints", "remote_write.endpoints", c.endpoints);
     if (c.endpoints.empty()) {
       r.error_in(*t, "missing \"endpoints\": expected at least one remote-write URL such as "
@@ -193,6 +194,7 @@ ingest_config_result parse_document(const toml::table& root, const std::string& 
     r.duration(*t, "retry_max", c.retry_max, milliseconds(10), milliseconds(3600000));
     if (c.retry_max < c.retry_min) r.error_in(*t, "\"retry_max\" must not be shorter than \"retry_min\"");
     r.integer(*t, "max_pending_requests", c.max_pending_requests, 1, 1000);
+    r.integer(*t, "shards", c.shards, 1, 64);
   }
 
   if (const toml::table* t = r.sub_table(root, "alertmanager", false)) {

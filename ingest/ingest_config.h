@@ -48,7 +48,8 @@ struct ingest_config {
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{30000};
-  std::uint32_t max_pending_requests = 8;
+  std::uint32_t max_pending_requests = 8;  // per shard and endpoint
+  std::uint32_t shards = 4;  // requests written in parallel per endpoint; a rack stays in one
   // [alertmanager]
   std::vector<endpoint_config> alertmanagers;  // base URLs; /api/v2/alerts is appended
   std::chrono::milliseconds alert_resend{60000};

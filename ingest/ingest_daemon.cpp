@@ -38,6 +38,16 @@ namespace racktel::ingest {
 namespace {
 
 namespace asio = boost::asio;
+
+// The start of an HTTP answer's body for the log: one line, no trailing blanks.
+std::string body_for_log(const std::string& body, std::size_t max) {
+  std::string out = body.substr(0, max);
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 using std::chrono::milliseconds;
 
 // A message handed from Paho's thread to the loop. Paho sends the PUBACK of a
@@ -69,13 +79,28 @@ struct write_request {
   bool urgent = false;  // holds a PUBACK
 };
 
-struct endpoint_state {
+// One shard of one endpoint: its requests in order, one in flight at a time.
+struct lane_state {
   std::unique_ptr<http_client> client;
   std::deque<std::shared_ptr<write_request>> queue;
   bool busy = false;
   milliseconds backoff{0};
   std::unique_ptr<asio::steady_timer> retry_timer;
-  std::size_t figures = 0;  // index into ingest_figures::endpoints
+};
+
+struct endpoint_state {
+  std::vector<lane_state> lanes;  // one per shard
+  std::size_t figures = 0;        // index into ingest_figures::endpoints
+};
+
+// Requests are built in shards, a rack always in the same one, so that a
+// rack's samples reach the database in the order they came while the shards
+// write in parallel (as Prometheus' own remote write shards by series).
+struct shard_state {
+  write_request_builder builder;
+  std::vector<std::uint64_t> building;  // the batches in the request being built
+  bool urgent = false;                  // it holds a PUBACK: send it at once
+  std::unique_ptr<asio::steady_timer> flush_timer;
 };
 
 struct alertmanager_state {
@@ -154,10 +179,15 @@ class ingest_daemon {
         alerts_(config.alert_resend),
         alive_(std::make_shared<std::atomic<bool>>(true)) {
     limits_.max_payload_bytes = config.max_payload_bytes;
+    shards_.resize(config.shards);
     for (const endpoint_config& e : config.endpoints) {
       endpoint_state s;
-      s.client = std::make_unique<http_client>(io, e);
-      s.retry_timer = std::make_unique<asio::steady_timer>(io);
+      for (std::uint32_t i = 0; i < config.shards; ++i) {
+        lane_state lane;
+        lane.client = std::make_unique<http_client>(io, e);
+        lane.retry_timer = std::make_unique<asio::steady_timer>(io);
+        s.lanes.push_back(std::move(lane));
+      }
       s.figures = figures_.endpoints.size();
       figures_.endpoints.push_back({e.url});
       endpoints_.push_back(std::move(s));
@@ -317,6 +347,7 @@ class ingest_daemon {
 
   void on_connected() {
     figures_.mqtt_connected = true;
+    subscribed_ = false;
     ++figures_.mqtt_connects;
     const std::string root = "racktel/v1/" + config_.site + "/+/";
     const std::string data = config_.shared_group.empty() ? root + "data"
@@ -348,9 +379,27 @@ class ingest_daemon {
     for (const auto& t : topics) wanted += t + "\n";
     if (!replace_file(record, wanted, true, error)) spdlog::warn("cannot record the subscriptions: {}", error);
     for (const auto& filter : stale) spdlog::info("mqtt: dropping the subscription of the last run {}", filter);
-    paho_.call([client = client_, topics, stale] {
+    paho_.call([this, client = client_, topics, stale, alive = alive_] {
       if (!stale.empty()) client->unsubscribe(mqtt::string_collection::create(stale));
-      client->subscribe(mqtt::string_collection::create(topics), std::vector<int>(topics.size(), 1));
+      // Waited for here, on the Paho thread: the loop stays free. (Paho C++
+      // 1.2's subscribe with a listener sends undefined MQTT 5 options for
+      // several filters, and crashes when given them: the plain overload it is.)
+      bool ok = false;
+      try {
+        ok = client->subscribe(mqtt::string_collection::create(topics), std::vector<int>(topics.size(), 1))
+                 ->wait_for(std::chrono::seconds(30));
+      } catch (const mqtt::exception& e) {
+        spdlog::error("mqtt: subscribe failed: {}", e.what());
+      }
+      asio::post(io_, [this, ok, alive] {
+        if (!alive->load()) return;
+        if (!ok) {
+          spdlog::error("mqtt: the broker did not acknowledge the subscriptions: check its ACL for this client");
+          return;
+        }
+        subscribed_ = true;
+        spdlog::info("mqtt: subscribed");
+      });
     });
   }
 
@@ -421,7 +470,7 @@ class ingest_daemon {
     if (durable && config_.buffer_sync) durable = buffer_.sync();
     for (const spooled_batch& d : dropped) forget(d.sequence, "the buffer is full ([buffer] max_size)", figures_.dropped_buffer_full);
     pending_batch& p = pending_[sequence];
-    p.record = std::move(record);
+    keep_in_memory(p, std::move(record));
     p.received_ms = now;
     if (durable) {
       h->release();
@@ -490,12 +539,25 @@ class ingest_daemon {
     }
   }
 
+  // Received batches stay in memory, up to a budget, until they are encoded:
+  // beyond it (the database is slow or away) they are read back from the buffer.
+  void keep_in_memory(pending_batch& p, std::string record) {
+    if (record_bytes_ + record.size() > records_in_memory_max) return;
+    record_bytes_ += record.size();
+    p.record = std::move(record);
+  }
+  void drop_from_memory(pending_batch& p) {
+    record_bytes_ -= p.record.size();
+    std::string().swap(p.record);
+  }
+
   // A batch leaves: accepted everywhere, or dropped (counted by the caller).
   void finish(std::uint64_t sequence) {
     buffer_.acknowledge(sequence);
     auto it = pending_.find(sequence);
     if (it == pending_.end()) return;
     if (it->second.held) it->second.held->release();
+    drop_from_memory(it->second);
     pending_.erase(it);
   }
 
@@ -508,7 +570,9 @@ class ingest_daemon {
   // --- decoding and writing -------------------------------------------------------
   std::size_t outstanding_requests() const {
     std::size_t n = 0;
-    for (const auto& e : endpoints_) n = std::max(n, e.queue.size());
+    for (const auto& e : endpoints_) {
+      for (const auto& lane : e.lanes) n = std::max(n, lane.queue.size());
+    }
     return n;
   }
 
@@ -516,26 +580,30 @@ class ingest_daemon {
     while (!ready_.empty() && outstanding_requests() < config_.max_pending_requests) {
       const std::uint64_t sequence = ready_.front();
       ready_.pop_front();
-      encode(sequence);
-      if (building_samples() >= config_.max_samples) flush();
+      if (auto shard = encode(sequence); shard && shards_[*shard].builder.samples() >= config_.max_samples) {
+        flush(*shard);
+      }
     }
-    if (builder_.empty()) return;
-    if (urgent_) {
-      flush();
-    } else if (!flush_timer_) {
-      flush_timer_ = std::make_unique<asio::steady_timer>(io_, config_.write_delay);
-      flush_timer_->async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-        if (ec || !alive->load()) return;
-        flush_timer_.reset();
-        flush();
-        process_ready();
-      });
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      shard_state& shard = shards_[i];
+      if (shard.builder.empty()) continue;
+      if (shard.urgent) {
+        flush(i);
+      } else if (!shard.flush_timer) {
+        shard.flush_timer = std::make_unique<asio::steady_timer>(io_, config_.write_delay);
+        shard.flush_timer->async_wait([this, i, alive = alive_](const boost::system::error_code& ec) {
+          if (ec || !alive->load()) return;
+          shards_[i].flush_timer.reset();
+          flush(i);
+          process_ready();
+        });
+      }
     }
   }
 
-  std::size_t building_samples() const { return builder_.samples(); }
-
-  void encode(std::uint64_t sequence) {
+  // Adds the batch to its rack's shard; the shard, or nothing when the batch
+  // waits for its catalog or was dropped.
+  std::optional<std::size_t> encode(std::uint64_t sequence) {
     auto it = pending_.find(sequence);
     std::optional<std::string> stored;
     if (it == pending_.end() || it->second.record.empty()) stored = buffer_.read_batch(sequence);
@@ -543,21 +611,21 @@ class ingest_daemon {
     const std::string& bytes = stored ? *stored : it->second.record;
     if (bytes.empty()) {
       forget(sequence, "it cannot be read back from the buffer", figures_.unreadable);
-      return;
+      return std::nullopt;
     }
     std::string why;
     const auto record = decode_buffer_record(bytes, &why);
     if (!record) {
       malformed("buffer batch " + std::to_string(sequence), why);
       finish(sequence);
-      return;
+      return std::nullopt;
     }
     const std::string topic_name = "racktel/v1/" + record->site + "/" + record->rack + "/data";
     const auto header = peek_batch_header(record->batch);
     if (!header) {
       malformed(topic_name, "not a DataBatch");
       finish(sequence);
-      return;
+      return std::nullopt;
     }
     auto catalog = catalogs_.find(header->catalog_version);
     if (!catalog) {
@@ -568,11 +636,11 @@ class ingest_daemon {
       }
     }
     if (!catalog) {
-      if (stored) it->second.record = std::move(*stored);  // waits in memory, not on disk twice
+      if (stored) keep_in_memory(it->second, std::move(*stored));  // waits without reading the disk again
       if (auto pushed = waiting_.add(header->catalog_version, sequence, unix_now_ms())) {
         forget(*pushed, "too many batches wait for their catalog ([input] max_waiting)", figures_.dropped_no_catalog);
       }
-      return;
+      return std::nullopt;
     }
     buffer_.append_catalog(header->catalog_version, catalog->payload);
     auto decoded = decode_data_batch(record->batch, catalog->decoded.catalog, limits_);
@@ -580,88 +648,92 @@ class ingest_daemon {
       malformed(topic_name, "batch " + std::to_string(header->sequence) + " of boot " + to_hex(header->boot).substr(0, 8) +
                                 ": " + decoded.error);
       finish(sequence);
-      return;
+      return std::nullopt;
     }
-    auto labels = rack_labels_.find(record->site + "/" + record->rack);
+    const std::string rack_key = record->site + "/" + record->rack;
+    auto labels = rack_labels_.find(rack_key);
     if (labels == rack_labels_.end()) {
-      labels = rack_labels_.emplace(record->site + "/" + record->rack, rack_labels(record->site, record->rack)).first;
+      labels = rack_labels_.emplace(rack_key, rack_labels(record->site, record->rack)).first;
     }
-    builder_.add(*decoded.batch, catalog->series, labels->second);
+    const std::size_t index = std::hash<std::string>{}(rack_key) % shards_.size();
+    shard_state& shard = shards_[index];
+    shard.builder.add(*decoded.batch, catalog->series, labels->second);
     ++figures_.batches;
     figures_.readings += decoded.batch->reading_count();
-    building_.push_back(sequence);
-    if (it->second.held) urgent_ = true;
-    it->second.record.clear();  // the request has it now; the buffer keeps it on disk
-    it->second.record.shrink_to_fit();
+    shard.building.push_back(sequence);
+    if (it->second.held) shard.urgent = true;
+    drop_from_memory(it->second);  // the request has it now; the buffer keeps it on disk
+    return index;
   }
 
-  void flush() {
-    if (builder_.empty()) return;
+  void flush(std::size_t index) {
+    shard_state& shard = shards_[index];
+    if (shard.builder.empty()) return;
     auto request = std::make_shared<write_request>();
-    request->samples = builder_.samples();
-    request->body = builder_.take_compressed();
-    request->batches = std::move(building_);
+    request->samples = shard.builder.samples();
+    request->body = shard.builder.take_compressed();
+    request->batches = std::move(shard.building);
     request->endpoints_left = endpoints_.size();
-    request->urgent = urgent_;
-    building_.clear();
-    urgent_ = false;
+    request->urgent = shard.urgent;
+    shard.building.clear();
+    shard.urgent = false;
     for (endpoint_state& e : endpoints_) {
-      e.queue.push_back(request);
-      send_next(e);
+      e.lanes[index].queue.push_back(request);
+      send_next(e, e.lanes[index]);
     }
   }
 
-  void send_next(endpoint_state& e) {
-    if (e.busy || e.queue.empty() || stopping_) return;
-    e.busy = true;
-    auto request = e.queue.front();
+  void send_next(endpoint_state& e, lane_state& lane) {
+    if (lane.busy || lane.queue.empty() || stopping_) return;
+    lane.busy = true;
+    auto request = lane.queue.front();
     http_client::headers headers{{"Content-Encoding", "snappy"},
                                  {"Content-Type", "application/x-protobuf"},
                                  {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
-    e.client->post("", std::move(headers), request->body, config_.write_timeout,
-                   [this, &e, request, alive = alive_](http_response response) {
-                     if (alive->load()) on_write_done(e, request, response);
-                   });
+    lane.client->post("", std::move(headers), request->body, config_.write_timeout,
+                      [this, &e, &lane, request, alive = alive_](http_response response) {
+                        if (alive->load()) on_write_done(e, lane, request, response);
+                      });
   }
 
-  void on_write_done(endpoint_state& e, const std::shared_ptr<write_request>& request, const http_response& response) {
-    e.busy = false;
+  void on_write_done(endpoint_state& e, lane_state& lane, const std::shared_ptr<write_request>& request,
+                     const http_response& response) {
+    lane.busy = false;
     endpoint_figures& f = figures_.endpoints[e.figures];
     f.observe(static_cast<double>(response.elapsed.count()) / 1e6);
     const int status = response.status;
-    if (status >= 200 && status < 300) {
+    const write_outcome outcome = classify_write_response(status, response.body);
+    if (outcome == write_outcome::accepted) {
       ++f.requests_ok;
       f.samples_ok += request->samples;
-      e.backoff = milliseconds(0);
-      done_at_endpoint(e, request);
-    } else if (status >= 400 && status < 500 && status != 429) {
-      // The receiver refuses the data itself (too old, malformed, bad labels):
-      // sending it again would be refused again.
+      lane.backoff = milliseconds(0);
+      done_at_endpoint(lane, request);
+    } else if (outcome == write_outcome::refused) {
       ++f.requests_rejected;
       figures_.dropped_rejected += request->batches.size();
-      spdlog::error("remote write to {} refused {} sample(s) of {} batch(es): HTTP {}: {}", e.client->url(),
-                    request->samples, request->batches.size(), status, response.body.substr(0, 500));
-      done_at_endpoint(e, request);
+      spdlog::error("remote write to {} refused {} sample(s) of {} batch(es): HTTP {}: {}", lane.client->url(),
+                    request->samples, request->batches.size(), status, body_for_log(response.body, 500));
+      done_at_endpoint(lane, request);
     } else {
       ++f.requests_retried;
-      e.backoff = e.backoff.count() == 0 ? config_.retry_min : std::min(e.backoff * 2, config_.retry_max);
-      spdlog::warn("remote write to {} failed ({}); again in {}", e.client->url(),
-                   status == 0 ? response.error : "HTTP " + std::to_string(status) + ": " + response.body.substr(0, 200),
-                   format_duration(e.backoff));
-      e.busy = true;  // nothing else goes before this one
-      e.retry_timer->expires_after(e.backoff);
-      e.retry_timer->async_wait([this, &e, alive = alive_](const boost::system::error_code& ec) {
+      lane.backoff = lane.backoff.count() == 0 ? config_.retry_min : std::min(lane.backoff * 2, config_.retry_max);
+      spdlog::warn("remote write to {} failed ({}); again in {}", lane.client->url(),
+                   status == 0 ? response.error : "HTTP " + std::to_string(status) + ": " + body_for_log(response.body, 200),
+                   format_duration(lane.backoff));
+      lane.busy = true;  // nothing else of this shard goes before this one
+      lane.retry_timer->expires_after(lane.backoff);
+      lane.retry_timer->async_wait([this, &e, &lane, alive = alive_](const boost::system::error_code& ec) {
         if (ec || !alive->load()) return;
-        e.busy = false;
-        send_next(e);
+        lane.busy = false;
+        send_next(e, lane);
       });
       return;
     }
-    send_next(e);
+    send_next(e, lane);
   }
 
-  void done_at_endpoint(endpoint_state& e, const std::shared_ptr<write_request>& request) {
-    e.queue.pop_front();
+  void done_at_endpoint(lane_state& lane, const std::shared_ptr<write_request>& request) {
+    lane.queue.pop_front();
     if (--request->endpoints_left > 0) return;
     for (std::uint64_t sequence : request->batches) finish(sequence);
     process_ready();
@@ -693,7 +765,7 @@ class ingest_daemon {
                         spdlog::warn("alertmanager {}: {}", am.client->url(),
                                      response.status == 0 ? response.error
                                                           : "HTTP " + std::to_string(response.status) + ": " +
-                                                                response.body.substr(0, 300));
+                                                                body_for_log(response.body, 300));
                         // Sent again at the next tick, before anything newer.
                         am.unsent.insert(am.unsent.begin(), sending->begin(), sending->end());
                       }
@@ -720,8 +792,9 @@ class ingest_daemon {
     }
     if (target == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (target == "/readyz") {
-      if (figures_.mqtt_connected) return {200, "text/plain; charset=utf-8", "ready\n"};
-      return {503, "text/plain; charset=utf-8", "not connected to the broker\n"};
+      if (figures_.mqtt_connected && subscribed_) return {200, "text/plain; charset=utf-8", "ready\n"};
+      return {503, "text/plain; charset=utf-8",
+              figures_.mqtt_connected ? "subscribing\n" : "not connected to the broker\n"};
     }
     return {404, "text/plain; charset=utf-8", "racktel-ingest serves /metrics, /healthz and /readyz\n"};
   }
@@ -778,6 +851,7 @@ class ingest_daemon {
   std::shared_ptr<std::atomic<bool>> alive_;
   std::shared_ptr<mqtt::async_client> client_;
   std::unique_ptr<connect_listener> connect_listener_;
+  bool subscribed_ = false;
   paho_caller paho_;
   std::unique_ptr<http_server> server_;
   std::vector<endpoint_state> endpoints_;
@@ -785,10 +859,9 @@ class ingest_daemon {
 
   std::unordered_map<std::uint64_t, pending_batch> pending_;
   std::deque<std::uint64_t> ready_;
-  write_request_builder builder_;
-  std::vector<std::uint64_t> building_;
-  bool urgent_ = false;
-  std::unique_ptr<asio::steady_timer> flush_timer_;
+  std::vector<shard_state> shards_;
+  static constexpr std::size_t records_in_memory_max = 32U << 20U;
+  std::size_t record_bytes_ = 0;
   std::map<std::string, rack_labels> rack_labels_;
   std::set<std::string> racks_known_;
   std::unordered_map<std::string, std::int64_t> racks_fed_;

@@ -203,6 +203,16 @@ std::string write_request_builder::take_compressed() {
   return compressed;
 }
 
+write_outcome classify_write_response(int status, std::string_view body) {
+  if (status >= 200 && status < 300) return write_outcome::accepted;
+  if (status >= 400 && status < 500 && status != 429) return write_outcome::refused;
+  if (status >= 500 && (body.find("too old sample") != std::string_view::npos ||
+                        body.find("out of bounds") != std::string_view::npos)) {
+    return write_outcome::refused;
+  }
+  return write_outcome::retry;
+}
+
 std::string snappy_compress(std::string_view raw) {
   std::string out;
   snappy::Compress(raw.data(), raw.size(), &out);

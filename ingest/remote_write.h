@@ -81,6 +81,17 @@ class write_request_builder {
   std::vector<std::uint32_t> order_;
 };
 
+// What an endpoint's answer means for the request.
+//   accepted  2xx
+//   refused   4xx but 429: the data itself is refused (too old, malformed
+//             labels); sending it again would be refused again
+//   retry     5xx, 429, or no answer (status 0): the receiver is unwell
+// Prometheus 2.42 answers 500 for a sample older than its out-of-order window
+// allows ("too old sample"); retried, it would block its shard for ever, so
+// a 5xx that says so is a refusal.
+enum class write_outcome { accepted, retry, refused };
+write_outcome classify_write_response(int status, std::string_view body);
+
 // snappy block format, as remote write wants it.
 std::string snappy_compress(std::string_view raw);
 bool snappy_uncompress(std::string_view compressed, std::string& raw);

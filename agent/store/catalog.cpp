@@ -109,7 +109,10 @@ std::string describe_sensor_changes(const std::vector<sensor_meta>& before, cons
   }
   std::string text;
   std::size_t named = 0;
-  for (const auto& [group, c] : groups) {
+  for (const auto& entry : groups) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& group = entry.first;
+    const auto& c = entry.second;
     if (named == max_groups) {
       text += "; and " + std::to_string(groups.size() - named) + " more";
       break;

@@ -155,3 +155,19 @@ for name, text in (("temp", "45000\n"), ("negative", "-12500\n"), ("garbage", "1
                    ("attr2", "power2_crit_alarm"), ("huge", "99999999999999999999999\n")):
     w("hwmon", name, text)
 print("seeds written")
+
+# --- ingest: u8 selector | ...
+os.makedirs(f"{C}/ingest", exist_ok=True)
+def record(site, rack, batch_bytes):
+    return bytes([1, len(site)]) + site + bytes([len(rack)]) + rack + batch_bytes
+good_batch = batch([0, 6], [8125, -3, 4, 0, 12, 1])
+w("ingest", "record", b"\x00" + struct.pack("<I", len(catb)) + catb + record(b"lab", b"r01", good_batch))
+w("ingest", "record_statuses", b"\x00" + struct.pack("<I", len(catb)) + catb +
+  record(b"lab", b"r01", batch([1, 2, 1, 2], [5, 0, 7, 0], [1, 3], [pb.READING_STATUS_OUT_OF_RANGE, pb.READING_STATUS_STALE])))
+w("ingest", "record_truncated", b"\x00" + struct.pack("<I", len(catb)) + catb + bytes([1, 200]) + b"lab")
+w("ingest", "topic", b"\x01racktel/v1/lab/r01/alarms/active")
+w("ingest", "config", b"\x02" + open(os.path.join(ROOT, "config", "ingest.toml"), "rb").read())
+active = pb.ActiveAlarms(catalog_version=0x1234, boot_id=bytes(16), time_ms=1700000000000)
+a = active.alarms.add(sensor=2, sensor_key="rack/chip02.power", severity=2, kind=1, value=1200, limit="crit_high",
+                      threshold=1000, since_ms=1700000000000)
+w("ingest", "alarms", b"\x03" + struct.pack("<I", len(catb)) + catb + active.SerializeToString())

@@ -150,8 +150,9 @@ listen = ["127.0.0.1:{self.port}"]
     def start(self):
         self.process = subprocess.Popen([str(INGEST), "--config", str(self.config), "--log-level", "debug"],
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
-        wait_for(lambda: reachable(f"http://127.0.0.1:{self.port}/healthz") or self.process.poll() is not None,
-                 what="racktel-ingest /healthz")
+        # Ready: connected and subscribed (the broker's SUBACK), so what is published now reaches it.
+        wait_for(lambda: reachable(f"http://127.0.0.1:{self.port}/readyz") or self.process.poll() is not None,
+                 timeout=30, what="racktel-ingest /readyz")
         assert self.process.poll() is None, f"exit status {self.process.returncode}: {self.log_text()}"
         return self
 

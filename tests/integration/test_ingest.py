@@ -4,6 +4,7 @@ and one Alertmanager serve the whole file; each test has its own rack."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,9 +13,11 @@ import paho.mqtt.client as mqtt
 import pytest
 
 import racktel_stream
-from conftest import CLI, SIM_DRIVER, Agent, Broker, Collector, stop_process, wait_for
+from conftest import BUILD, CLI, SIM_DRIVER, Agent, Broker, Collector, stop_process, wait_for
 from test_alarms import rack as stuck_die_rack
-from monitoring import Alertmanager, Ingest, Prometheus
+from monitoring import Alertmanager, Ingest, Prometheus, http_get
+
+FLEET = BUILD / "bench" / "racktel-fleet"
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +199,22 @@ def test_an_alarm_fires_in_alertmanager_and_resolves_and_a_lost_rack_is_an_alert
              what="RackTelemetryLost to resolve when the rack is back")
 
 
+class publisher:
+    """A plain MQTT 5 client for hand-made messages: `with publisher(broker, "name") as send: send(topic, bytes)`."""
+
+    def __init__(self, broker, name):
+        self.client = mqtt.Client(client_id=f"{name}-{os.getpid()}", protocol=mqtt.MQTTv5)
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+
+    def __enter__(self):
+        return lambda topic, payload: self.client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def __exit__(self, *exc):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
 def _scan_batch(version, sequence, time_ms, quantised, first_index=0):
     batch = racktel_stream.pb.DataBatch()
     batch.catalog_version = version
@@ -222,37 +241,28 @@ def test_malformed_payloads_and_unknown_catalogs_are_survived_and_counted(stack,
     broker, prometheus, _ = stack
     agent, ingest = running
     i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="bad", group="g-bad")
-    client = mqtt.Client(client_id=f"hostile-{os.getpid()}", protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    try:
+    with publisher(broker, "hostile") as send:
         now = int(time.time() * 1000)
-        client.publish("racktel/v1/lab/r-junk/data", b"\xff\x00garbage", qos=1).wait_for_publish(5)
-        client.publish("racktel/v1/lab/r-junk/catalog", b"\x09\x01not a catalog", qos=1).wait_for_publish(5)
+        send("racktel/v1/lab/r-junk/data", b"\xff\x00garbage")
+        send("racktel/v1/lab/r-junk/catalog", b"\x09\x01not a catalog")
         # A batch whose catalog comes after it (as a backlog's does): it waits, then is written.
-        client.publish("racktel/v1/lab/r-late/data", _scan_batch(0xC0FFEE, 1, now, 101), qos=1).wait_for_publish(5)
+        send("racktel/v1/lab/r-late/data", _scan_batch(0xC0FFEE, 1, now, 101))
         wait_for(lambda: i.metrics()["racktel_ingest_batches_waiting"] == 1, what="the batch to wait for its catalog")
-        client.publish("racktel/v1/lab/r-late/catalog", _catalog(0xC0FFEE), qos=1).wait_for_publish(5)
+        send("racktel/v1/lab/r-late/catalog", _catalog(0xC0FFEE))
         have = wait_for(lambda: prometheus.samples(selector("r-late", "t0", "racktel_temperature_celsius")),
                         what="the late batch in Prometheus")
         assert have == {now: 50.5}
         # A batch whose catalog never comes: dropped after catalog_wait, and counted.
-        client.publish("racktel/v1/lab/r-never/data", _scan_batch(0xDEAD, 1, now, 1), qos=1).wait_for_publish(5)
+        send("racktel/v1/lab/r-never/data", _scan_batch(0xDEAD, 1, now, 1))
         wait_for(lambda: i.metrics()['racktel_ingest_batches_dropped_total{reason="no_catalog"}'] == 1,
                  what="the orphan batch to be dropped")
         # A batch that names a known catalog but does not fit it.
         bad = _scan_batch(0xC0FFEE, 2, now, 1, first_index=5)  # sensor 5 of a one-sensor catalog
-        client.publish("racktel/v1/lab/r-late/data", bad, qos=1).wait_for_publish(5)
+        send("racktel/v1/lab/r-late/data", bad)
         wait_for(lambda: i.metrics()["racktel_ingest_decode_errors_total"] >= 3, what="three decode errors")
         # And a repeat of batch 1 is dropped as a duplicate.
-        client.publish("racktel/v1/lab/r-late/data", _scan_batch(0xC0FFEE, 1, now, 101), qos=1).wait_for_publish(5)
-        try:
-            wait_for(lambda: i.metrics()["racktel_ingest_duplicates_total"] == 1, what="the duplicate")
-        except AssertionError:
-            raise AssertionError(str(i.metrics()) + i.log_text()[-3000:])
-    finally:
-        client.loop_stop()
-        client.disconnect()
+        send("racktel/v1/lab/r-late/data", _scan_batch(0xC0FFEE, 1, now, 101))
+        wait_for(lambda: i.metrics()["racktel_ingest_duplicates_total"] == 1, what="the duplicate")
     log = i.log_text()
     assert "racktel/v1/lab/r-junk/data: not a DataBatch" in log
     assert "racktel/v1/lab/r-junk/catalog: catalog:" in log
@@ -282,16 +292,108 @@ def test_a_renamed_shared_group_does_not_deliver_twice(stack, running, tmp_path)
     wait_for(lambda: "dropping the subscription of the last run $share/g-old/racktel/v1/+/+/data" in again.log_text(),
              what="the old group's subscription to be dropped")
     wait_for(lambda: "subscribing to $share/g-new" in again.log_text(), what="the subscription")
-    client = mqtt.Client(client_id=f"renamed-{os.getpid()}", protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    try:
-        client.publish("racktel/v1/lab/r-renamed/catalog", _catalog(0xBEEF), qos=1).wait_for_publish(5)
-        client.publish("racktel/v1/lab/r-renamed/data", _scan_batch(0xBEEF, 1, int(time.time() * 1000), 3),
-                       qos=1).wait_for_publish(5)
+    with publisher(broker, "renamed") as send:
+        send("racktel/v1/lab/r-renamed/catalog", _catalog(0xBEEF))
+        send("racktel/v1/lab/r-renamed/data", _scan_batch(0xBEEF, 1, int(time.time() * 1000), 3))
         wait_for(lambda: again.metrics()["racktel_ingest_batches_total"] == 1, what="the batch")
         time.sleep(0.5)
         assert again.metrics()['racktel_ingest_messages_total{topic="data"}'] == 1
+
+
+def test_a_sample_the_database_refuses_is_counted_with_its_answer_and_not_retried(stack, running):
+    """Prometheus 2.42 answers 500 "too old sample" for samples older than its out-of-order window allows."""
+    broker, prometheus, _ = stack
+    _, ingest = running
+    i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="refused", group="g-refused")
+    with publisher(broker, "refused") as send:
+        send("racktel/v1/lab/r-old/catalog", _catalog(0xA11))
+        # A current sample first: an empty database takes any first sample as its start.
+        send("racktel/v1/lab/r-old/data", _scan_batch(0xA11, 1, int(time.time() * 1000), 3))
+        ok = f'racktel_ingest_remote_write_requests_total{{endpoint="{prometheus.write_url}",result="ok"}}'
+        wait_for(lambda: i.metrics()[ok] == 1, what="the current sample")
+        two_days_ago = int(time.time() * 1000) - 2 * 86400 * 1000
+        send("racktel/v1/lab/r-old/data", _scan_batch(0xA11, 2, two_days_ago, 3))
+        key = f'racktel_ingest_remote_write_requests_total{{endpoint="{prometheus.write_url}",result="rejected"}}'
+        wait_for(lambda: i.metrics()[key] == 1, what="the refusal")
+        m = i.metrics()
+        assert m['racktel_ingest_batches_dropped_total{reason="rejected"}'] == 1
+        assert m["racktel_ingest_batches_pending"] == 0, "refused data is not sent again"
+        assert f'racktel_ingest_remote_write_requests_total{{endpoint="{prometheus.write_url}",result="retried"}}' in m
+        assert m[f'racktel_ingest_remote_write_requests_total{{endpoint="{prometheus.write_url}",result="retried"}}'] == 0
+    assert re.search(r"remote write to \S+ refused 1 sample\(s\) of 1 batch\(es\): HTTP 500: too old sample", i.log_text())
+
+
+def test_its_metrics_page_is_valid_exposition_format(stack, running, tmp_path):
+    broker, prometheus, _ = stack
+    _, ingest = running
+    i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="promtool", group="g-promtool")
+    page = tmp_path / "metrics.txt"
+    page.write_text(http_get(f"http://127.0.0.1:{i.port}/metrics"))
+    out = subprocess.run(["promtool", "check", "metrics"], stdin=open(page), capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert http_get(f"http://127.0.0.1:{i.port}/readyz") == "ready\n"
+
+
+@pytest.mark.skipif(not FLEET.exists(), reason="built without the benchmarks (RACKTEL_BUILD_BENCH=OFF)")
+def test_racktel_fleet_publishes_as_many_racks_and_every_one_lands(stack, running):
+    """The load generator of the benchmarks, small: three racks for a few seconds."""
+    broker, prometheus, _ = stack
+    _, ingest = running
+    i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="fleet", group="g-fleet")
+    out = subprocess.run([str(FLEET), "--broker", broker.uri, "--racks", "3", "--site", "smoke", "--duration", "4"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert re.match(r"racks 3  messages \d+  acknowledged \d+  failed 0", out.stdout), out.stdout
+    wait_for(lambda: i.metrics()["racktel_ingest_batches_pending"] == 0 and i.metrics()["racktel_ingest_batches_total"] >= 9,
+             what="the fleet's batches written")
+    racks = prometheus.query('count by (rack) (racktel_temperature_celsius{site="smoke",sensor="chip00.die_temp"})')
+    assert sorted(r["metric"]["rack"] for r in racks) == ["r0000", "r0001", "r0002"]
+
+
+def test_a_backlog_under_an_older_catalog_is_decoded_with_the_catalog_republished_before_it(stack, running, tmp_path):
+    """The broker goes down; the agent's sensor set changes while it spools;
+    it comes back to a broker that has no retained catalog of it and an ingest
+    that never saw the older one: the new catalog arrives retained, the older
+    one unretained right before the backlog that needs it. Every reading lands."""
+    _, prometheus, _ = stack
+    agent, ingest = running
+    (tmp_path / "own-broker").mkdir()
+    broker = Broker(tmp_path / "own-broker")  # not persistent: it forgets the retained catalog
+    broker.start()
+    collector = None
+    try:
+        rack = agent(broker, "r-backlog")
+        wait_for(lambda: rack.status()["broker"]["connected"], what="the agent's connection")
+        time.sleep(1.5)
+        broker.stop()
+        time.sleep(2)  # batches under the first catalog go to the spool
+        faults = '\n[[drivers.faults]]\nkind = "missing_tray"\ntray = 7\n'
+        rack.config.write_text(rack.config.read_text() + faults)
+        out = subprocess.run([str(CLI), "reload", "--socket", str(rack.socket)], capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+        time.sleep(2)  # and batches under the second
+        rack.stop()
+        broker.start()
+        i = ingest("ingest", [broker.uri], [prometheus.write_url], instance="backlog", group="g-backlog")
+        collector = Collector(broker, root="racktel/v1/lab/r-backlog")
+        rack.start()
+        wait_for(lambda: len(collector.catalogs()) == 2, timeout=30, what="both catalogs, the older one re-published")
+        wait_for(lambda: rack.status()["spool"]["pending_batches"] == 0, timeout=30, what="the backlog to drain")
+        time.sleep(1)
+        rack.stop()
+        published = collector_samples(collector, "rack/chip00.die_temp")
+        assert len(published) >= 5, "the backlog and a few live batches"
+        assert len({batch.catalog_version for batch, _ in collector.batches()}) == 2, "batches under both catalogs"
+        sel = selector("r-backlog", "chip00.die_temp", "racktel_temperature_celsius")
+        have = wait_for(lambda: (lambda h: h if set(h) >= set(published) else None)(prometheus.samples(sel)),
+                        timeout=30, what="every die reading, under both catalogs")
+        assert {t: have[t] for t in published} == published
+        m = i.metrics()
+        assert m['racktel_ingest_batches_dropped_total{reason="no_catalog"}'] == 0
+        assert m["racktel_ingest_decode_errors_total"] == 0
+        assert m["racktel_ingest_catalogs"] == 2
     finally:
-        client.loop_stop()
-        client.disconnect()
+        if collector:
+            collector.close()
+        broker.stop()

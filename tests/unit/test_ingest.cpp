@@ -356,3 +356,13 @@ TEST_CASE("the /metrics page carries every family once") {
         std::string::npos);
   CHECK(page.find("# TYPE racktel_ingest_readings_total counter") != std::string::npos);
 }
+
+TEST_CASE("an endpoint's answer: accepted, refused for good, or retried") {
+  CHECK(classify_write_response(204, "") == write_outcome::accepted);
+  CHECK(classify_write_response(400, "out of order sample") == write_outcome::refused);
+  CHECK(classify_write_response(429, "slow down") == write_outcome::retry);
+  CHECK(classify_write_response(503, "") == write_outcome::retry);
+  CHECK(classify_write_response(0, "") == write_outcome::retry);
+  // Prometheus 2.42: a sample beyond the out-of-order window is a 500.
+  CHECK(classify_write_response(500, "too old sample\n") == write_outcome::refused);
+}
