@@ -98,7 +98,7 @@ def main():
             for rack in probes:
                 try:
                     result = prometheus.query(
-                        f'racktel_power_watts{{site="fleet",rack="{rack}",sensor="shelf0.input_power"}}[5s]')
+                        f'racktel_power_watts{{site="fleet",rack="{rack}",sensor="shelf0.input_power"}}[60s]')
                 except OSError:
                     continue
                 now = time.time()

@@ -43,14 +43,14 @@ def running(tmp_path):
     def agent(broker, rack, drivers=SIM_DRIVER.format(seed=1), **kwargs):
         directory = tmp_path / f"agent-{rack}"
         directory.mkdir()
-        a = Agent(directory, broker, drivers, rack=rack, **kwargs).start()
-        started.append(a)
-        return a
+        a = Agent(directory, broker, drivers, rack=rack, **kwargs)
+        started.append(a)  # before it starts: one that fails to become ready is stopped too
+        return a.start()
 
     def ingest(name, *args, **kwargs):
-        i = Ingest(tmp_path / name, *args, **kwargs).start()
+        i = Ingest(tmp_path / name, *args, **kwargs)
         started.append(i)
-        return i
+        return i.start()
 
     yield agent, ingest
     for p in reversed(started):
