@@ -5,6 +5,7 @@ asks), Alertmanager, and racktel-ingest itself."""
 import json
 import os
 import signal
+import ssl
 import subprocess
 import urllib.parse
 import urllib.request
@@ -14,24 +15,34 @@ from conftest import BUILD, free_port, stop_process, wait_for
 INGEST = BUILD / "ingest" / "racktel-ingest"
 
 
-def http_get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def http_get(url, timeout=5, context=None, headers=None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
         return response.read().decode()
 
 
-def reachable(url):
+def reachable(url, context=None, headers=None):
     try:
-        http_get(url, timeout=1)
+        http_get(url, timeout=1, context=context, headers=headers)
         return True
     except OSError:
         return False
 
 
 class Prometheus:
-    def __init__(self, directory):
+    def __init__(self, directory, tls=None, basic_auth=None):
+        """tls: (certificate, key, CA) files, to serve HTTPS; basic_auth: (user, bcrypt hash, password)."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.tls = tls
+        self.basic_auth = basic_auth
+        self.context = ssl.create_default_context(cafile=str(tls[2])) if tls else None
+        self.headers = {}
+        if basic_auth:
+            import base64
+            self.headers["Authorization"] = "Basic " + base64.b64encode(
+                f"{basic_auth[0]}:{basic_auth[2]}".encode()).decode()
         self.config = directory / "prometheus.yml"
         # Replayed backlog and two ingest instances writing interleaved batches
         # put samples out of order: the window docs/ingest.md asks for.
@@ -40,19 +51,29 @@ class Prometheus:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def write_url(self):
         return f"{self.url}/api/v1/write"
 
     def start(self):
+        web = []
+        if self.tls or self.basic_auth:
+            lines = []
+            if self.tls:
+                lines += ["tls_server_config:", f"  cert_file: {self.tls[0]}", f"  key_file: {self.tls[1]}"]
+            if self.basic_auth:
+                lines += ["basic_auth_users:", f"  {self.basic_auth[0]}: {self.basic_auth[1]}"]
+            (self.directory / "web.yml").write_text("\n".join(lines) + "\n")
+            web = [f"--web.config.file={self.directory / 'web.yml'}"]
         self.process = subprocess.Popen(
             ["prometheus", f"--config.file={self.config}", f"--storage.tsdb.path={self.directory / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-remote-write-receiver",
-             "--log.level=warn"],
+             "--log.level=warn", *web],
             stdout=open(self.directory / "prometheus.log", "ab"), stderr=subprocess.STDOUT)
-        wait_for(lambda: reachable(f"{self.url}/-/ready"), timeout=30, what="Prometheus ready")
+        wait_for(lambda: reachable(f"{self.url}/-/ready", self.context, self.headers), timeout=30,
+                 what="Prometheus ready")
         return self
 
     def stop(self):
@@ -64,7 +85,8 @@ class Prometheus:
         params = {"query": promql}
         if time_s is not None:
             params["time"] = str(time_s)
-        body = json.loads(http_get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode(params)))
+        body = json.loads(http_get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode(params), context=self.context,
+                                   headers=self.headers))
         assert body["status"] == "success", body
         return body["data"]["result"]
 
@@ -110,9 +132,17 @@ class Alertmanager:
         return [a for a in found if all(a["labels"].get(k) == v for k, v in labels.items())]
 
 
+def toml_value(v):
+    """A string or a dict of strings as TOML (an inline table)."""
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f'{k} = "{x}"' for k, x in v.items()) + " }"
+    return f'"{v}"'
+
+
 class Ingest:
     def __init__(self, directory, broker_uris, write_urls, instance="i1", group="racktel-ingest", extra="",
                  alertmanagers=(), protocol="5", mqtt_extra=""):
+        """write_urls: URLs, or dicts of an endpoint's keys (url, ca_file, username, password_file ...)."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -137,7 +167,7 @@ shared_group = "{group}"
 catalog_wait = "2s"
 {extra}
 [remote_write]
-endpoints = [{", ".join(f'"{u}"' for u in write_urls)}]
+endpoints = [{", ".join(toml_value(u) for u in write_urls)}]
 delay = "100ms"
 retry_min = "100ms"
 retry_max = "1s"

@@ -15,6 +15,7 @@ import pytest
 import racktel_stream
 from conftest import BUILD, CLI, SIM_DRIVER, Agent, Broker, Collector, stop_process, wait_for
 from test_alarms import rack as stuck_die_rack
+from test_tls import pki  # noqa: F401 (a fixture)
 from monitoring import Alertmanager, Ingest, Prometheus, http_get
 
 FLEET = BUILD / "bench" / "racktel-fleet"
@@ -397,3 +398,33 @@ def test_a_backlog_under_an_older_catalog_is_decoded_with_the_catalog_republishe
         if collector:
             collector.close()
         broker.stop()
+
+
+# bcrypt of "s3cret" (Prometheus' web configuration wants a bcrypt hash).
+S3CRET_BCRYPT = "$2b$12$D7gJM5FIJIBjRi6vgWf4TOPrWVAiJapih57lVAcZywD/c8d5odzNS"
+
+
+def test_https_with_basic_auth_and_a_second_endpoint_each_get_every_sample(stack, running, tmp_path, pki):
+    """Two endpoints: every request goes to both. One is HTTPS (host name checked
+    against the CA) with basic authentication from a password file."""
+    broker, plain, _ = stack
+    _, ingest = running
+    secure = Prometheus(tmp_path / "secure", tls=(pki / "broker.pem", pki / "broker.key", pki / "ca.pem"),
+                        basic_auth=("racktel", S3CRET_BCRYPT, "s3cret")).start()
+    try:
+        password = tmp_path / "remote-write-password"
+        password.write_text("s3cret\n")
+        password.chmod(0o600)
+        endpoint = {"url": secure.write_url, "ca_file": pki / "ca.pem", "username": "racktel", "password_file": password}
+        i = ingest("ingest", [broker.uri], [plain.write_url, endpoint], instance="https", group="g-https")
+        with publisher(broker, "https") as send:
+            now = int(time.time() * 1000)
+            send("racktel/v1/lab/r-https/catalog", _catalog(0x5EC))
+            send("racktel/v1/lab/r-https/data", _scan_batch(0x5EC, 1, now, 77))
+            sel = selector("r-https", "t0", "racktel_temperature_celsius")
+            assert wait_for(lambda: secure.samples(sel), what="the sample over HTTPS") == {now: 38.5}
+            assert wait_for(lambda: plain.samples(sel), what="the sample over HTTP") == {now: 38.5}
+        m = i.metrics()
+        assert m[f'racktel_ingest_remote_write_requests_total{{endpoint="{secure.write_url}",result="ok"}}'] == 1
+    finally:
+        secure.stop()
