@@ -116,8 +116,8 @@ sample_counts write_request_builder::add(const decoded_batch& batch, const catal
   // Scans in time order (a stable sort keeps equal times as sent), then the
   // readings grouped by sensor with a counting sort: each sensor's samples
   // come out in time order, as one series' samples must be.
-  std::vector<const scan*> scans;
-  scans.reserve(batch.scans.size());
+  std::vector<const scan*>& scans = scans_;
+  scans.clear();
   for (const scan& s : batch.scans) scans.push_back(&s);
   std::stable_sort(scans.begin(), scans.end(), [](const scan* a, const scan* b) { return a->time_ms < b->time_ms; });
 
@@ -131,9 +131,11 @@ sample_counts write_request_builder::add(const decoded_batch& batch, const catal
     readings += s->readings.size();
   }
   std::partial_sum(first_.begin(), first_.end(), first_.begin());
-  // order_ holds (scan number << 32 | position) packed as two u32 per reading.
-  order_.resize(readings * 2);
-  std::vector<std::uint32_t> fill(first_.begin(), first_.end() - 1);
+  // order_ holds (scan number, position) as two u32 per reading; grown, never
+  // shrunk or cleared (every slot used is written below).
+  if (order_.size() < readings * 2) order_.resize(readings * 2);
+  std::vector<std::uint32_t>& fill = fill_;
+  fill.assign(first_.begin(), first_.end() - 1);
   for (std::uint32_t si = 0; si < scans.size(); ++si) {
     const auto& rs = scans[si]->readings;
     for (std::uint32_t pi = 0; pi < rs.size(); ++pi) {

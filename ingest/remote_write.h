@@ -78,7 +78,9 @@ class write_request_builder {
   std::size_t samples_ = 0;
   // Scratch, kept between batches: readings regrouped by sensor.
   std::vector<std::uint32_t> first_;
+  std::vector<std::uint32_t> fill_;
   std::vector<std::uint32_t> order_;
+  std::vector<const scan*> scans_;
 };
 
 // What an endpoint's answer means for the request.
