@@ -9,7 +9,7 @@ packages=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libtomlplusplus-dev libcli11-dev doctest-dev
-  libssl-dev libsystemd-dev libsnappy-dev
+  libssl-dev libsystemd-dev libsnappy-dev libmodbus-dev
   # the broker the demo and the tests run; openssl makes the tests' certificates;
   # systemd-analyze checks the unit
   mosquitto openssl systemd
@@ -17,6 +17,8 @@ packages=(
   # tests write to a real Prometheus and Alertmanager, and cross a NATS cluster
   python3 python3-pytest python3-paho-mqtt python3-protobuf
   prometheus prometheus-alertmanager nats-server
+  # the modbus driver's tests run a real Modbus TCP server (pymodbus 3.0 needs pyserial)
+  python3-pymodbus python3-serial python3-serial-asyncio
 )
 
 missing=()

@@ -28,6 +28,7 @@
 #include "command_runner.h"
 #include "exec_output.h"
 #include "racktel/driver.h"
+#include "support/single_group.h"
 
 namespace racktel::exec {
 namespace {
@@ -166,14 +167,6 @@ int exec_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) no
   return RACKTEL_DRIVER_OK;
 }
 
-const char* const group_name_list[] = {"all", nullptr};
-std::uint32_t exec_group_count(void*) noexcept { return 1; }
-int exec_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
-  if (index != 0) return RACKTEL_DRIVER_FAILED;
-  info->name = "all";
-  info->default_interval_ms = 0;
-  return RACKTEL_DRIVER_OK;
-}
 
 void report_failure(instance& inst, const std::string& why) {
   ++inst.failures;
@@ -268,9 +261,9 @@ extern "C" const racktel_driver racktel_exec_driver = {
     racktel::exec::exec_close,
     racktel::exec::exec_sensor_count,
     racktel::exec::exec_sensor_info,
-    racktel::exec::exec_group_count,
-    racktel::exec::exec_group_info,
+    racktel::drivers::single_group_count,
+    racktel::drivers::single_group_info,
     racktel::exec::exec_read,
     racktel::exec::exec_catalog_generation,
-    racktel::exec::group_name_list,
+    racktel::drivers::single_group_names,
 };

@@ -22,6 +22,7 @@
 
 #include "hwmon_tree.h"
 #include "racktel/driver.h"
+#include "support/single_group.h"
 
 namespace racktel::hwmon {
 namespace {
@@ -205,15 +206,6 @@ int hwmon_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) n
   return RACKTEL_DRIVER_OK;
 }
 
-const char* const group_name_list[] = {"all", nullptr};
-std::uint32_t hwmon_group_count(void*) noexcept { return 1; }
-
-int hwmon_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
-  if (index != 0) return RACKTEL_DRIVER_FAILED;
-  info->name = "all";
-  info->default_interval_ms = 0;  // the instance's interval
-  return RACKTEL_DRIVER_OK;
-}
 
 // Reads one sysfs attribute. errno is kept for the caller on failure.
 std::optional<std::int64_t> read_attribute(const std::string& path) {
@@ -283,9 +275,9 @@ extern "C" const racktel_driver racktel_hwmon_driver = {
     racktel::hwmon::hwmon_close,
     racktel::hwmon::hwmon_sensor_count,
     racktel::hwmon::hwmon_sensor_info,
-    racktel::hwmon::hwmon_group_count,
-    racktel::hwmon::hwmon_group_info,
+    racktel::drivers::single_group_count,
+    racktel::drivers::single_group_info,
     racktel::hwmon::hwmon_read,
     racktel::hwmon::hwmon_catalog_generation,
-    racktel::hwmon::group_name_list,
+    racktel::drivers::single_group_names,
 };

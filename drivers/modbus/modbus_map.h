@@ -1,7 +1,7 @@
 // Modbus register maps as data: what to read from a coolant distribution
 // unit, a power shelf or a meter, and how a register's words become a value.
-// Pure: no sockets, no libmodbus. The modbus driver (issue 12, in progress)
-// reads the spans planned here; profiles live in config/profiles/.
+// Pure: no sockets, no libmodbus. The modbus driver (modbus_driver.cpp) reads
+// the spans planned here; profiles live in config/profiles/.
 #pragma once
 
 #include <cstdint>

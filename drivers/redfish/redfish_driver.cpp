@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "racktel/driver.h"
+#include "support/single_group.h"
 #include "redfish_discovery.h"
 #include "redfish_model.h"
 
@@ -573,14 +574,6 @@ int redfish_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info)
   return RACKTEL_DRIVER_OK;
 }
 
-const char* const group_name_list[] = {"all", nullptr};
-std::uint32_t redfish_group_count(void*) noexcept { return 1; }
-int redfish_group_info(void*, std::uint32_t index, racktel_group_info* info) noexcept {
-  if (index != 0) return RACKTEL_DRIVER_FAILED;
-  info->name = "all";
-  info->default_interval_ms = 0;
-  return RACKTEL_DRIVER_OK;
-}
 
 int redfish_read(void* p, const racktel_read_request* request, std::uint32_t* written) noexcept {
   auto* inst = static_cast<instance*>(p);
@@ -633,9 +626,9 @@ extern "C" const racktel_driver racktel_redfish_driver = {
     racktel::redfish::redfish_close,
     racktel::redfish::redfish_sensor_count,
     racktel::redfish::redfish_sensor_info,
-    racktel::redfish::redfish_group_count,
-    racktel::redfish::redfish_group_info,
+    racktel::drivers::single_group_count,
+    racktel::drivers::single_group_info,
     racktel::redfish::redfish_read,
     racktel::redfish::redfish_catalog_generation,
-    racktel::redfish::group_name_list,
+    racktel::drivers::single_group_names,
 };

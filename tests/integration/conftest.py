@@ -50,6 +50,18 @@ def wait_for(predicate, timeout=15.0, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def wait_accepting(port, what, timeout=15.0):
+    """Until something accepts TCP connections on 127.0.0.1:port."""
+    def accepting():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_for(accepting, timeout, what)
+
+
 class Broker:
     def __init__(self, directory, acl=None, users=None, persistent=False):
         self.port = free_port()
@@ -85,14 +97,7 @@ class Broker:
         self.process = subprocess.Popen(["mosquitto", "-c", str(self.conf)],
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
 
-        def accepting():
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(accepting, what=f"mosquitto on port {self.port}")
+        wait_accepting(self.port, f"mosquitto on port {self.port}")
 
     def stop(self):
         if self.process and self.process.poll() is None:
