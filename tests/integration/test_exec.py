@@ -51,7 +51,7 @@ def test_shutdown_cancels_busy_commands_at_once_and_leaves_no_child(tmp_path, st
     agent.signal(signal.SIGTERM)
     # Well inside the unit's TimeoutStopSec=15s: the reads are cancelled, the
     # lanes end together, and the reapers take their commands with them.
-    assert agent.wait(timeout=10) == 0
+    assert agent.wait(timeout=10) == 0, agent.log_text()[-4000:]  # an exception out of the main loop exits 1: say which
     assert running() == 0, "a command outlived the agent"
 
 
