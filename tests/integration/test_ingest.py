@@ -428,3 +428,21 @@ def test_https_with_basic_auth_and_a_second_endpoint_each_get_every_sample(stack
         assert m[f'racktel_ingest_remote_write_requests_total{{endpoint="{secure.write_url}",result="ok"}}'] == 1
     finally:
         secure.stop()
+
+
+def test_the_documented_configuration_is_valid(tmp_path, pki):
+    """docs/ingest.md's example, with its files made here: every key is one racktel-ingest knows."""
+    from monitoring import INGEST
+    from conftest import SOURCE
+    doc = (SOURCE / "docs" / "ingest.md").read_text()
+    start = doc.index("```toml", doc.index("## Configuration")) + len("```toml")
+    example = doc[start:doc.index("```", start)]
+    for name in ("broker-ca.pem", "mimir-ca.pem"):
+        (tmp_path / name).write_bytes((pki / "ca.pem").read_bytes())
+    for name in ("ingest-broker-password", "mimir-token"):
+        (tmp_path / name).write_text("secret\n")
+        (tmp_path / name).chmod(0o600)
+    config = tmp_path / "ingest.toml"
+    config.write_text(example.replace("/etc/racktel/", f"{tmp_path}/"))
+    out = subprocess.run([str(INGEST), "--check-config", "--config", str(config)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
