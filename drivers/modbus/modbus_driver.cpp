@@ -32,6 +32,7 @@
 
 #include "modbus_map.h"
 #include "racktel/driver.h"
+#include "support/sensor_states.h"
 #include "support/single_group.h"
 
 namespace racktel::modbus {
@@ -236,9 +237,7 @@ int modbus_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) 
   info->crit_low = s.crit_low;
   info->crit_high = s.crit_high;
   info->group = 0;
-  if (info->struct_size >= offsetof(racktel_sensor_info, states) + sizeof(info->states)) {
-    info->states = s.states.empty() ? nullptr : s.states.c_str();
-  }
+  racktel::drivers::set_state_words(info, s.states);
   return RACKTEL_DRIVER_OK;
 }
 

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "rack_model.h"
+#include "support/sensor_states.h"
 
 namespace racktel::sim {
 namespace {
@@ -205,9 +206,7 @@ int sim_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) noe
   info->crit_low = std::nan("");
   info->crit_high = s.crit_high;
   info->group = static_cast<std::uint32_t>(s.read_group);
-  if (info->struct_size >= offsetof(racktel_sensor_info, states) + sizeof(info->states)) {
-    info->states = s.states.empty() ? nullptr : s.states.c_str();  // a host older than ABI 1.3 has no room for it
-  }
+  racktel::drivers::set_state_words(info, s.states);
   return RACKTEL_DRIVER_OK;
 }
 
