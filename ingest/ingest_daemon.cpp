@@ -620,10 +620,12 @@ class ingest_daemon {
       finish(sequence);
       return std::nullopt;
     }
-    const std::string topic_name = "racktel/v1/" + record->site + "/" + record->rack + "/data";
+    // The rack, once; its topic only for a log line (this runs for every batch).
+    const std::string rack_key = record->site + "/" + record->rack;
+    const auto data_topic = [&rack_key] { return "racktel/v1/" + rack_key + "/data"; };
     const auto header = peek_batch_header(record->batch);
     if (!header) {
-      malformed(topic_name, "not a DataBatch");
+      malformed(data_topic(), "not a DataBatch");
       finish(sequence);
       return std::nullopt;
     }
@@ -645,12 +647,11 @@ class ingest_daemon {
     buffer_.append_catalog(header->catalog_version, catalog->payload);
     auto decoded = decode_data_batch(record->batch, catalog->decoded.catalog, limits_);
     if (!decoded.batch) {
-      malformed(topic_name, "batch " + std::to_string(header->sequence) + " of boot " + to_hex(header->boot).substr(0, 8) +
+      malformed(data_topic(), "batch " + std::to_string(header->sequence) + " of boot " + to_hex(header->boot).substr(0, 8) +
                                 ": " + decoded.error);
       finish(sequence);
       return std::nullopt;
     }
-    const std::string rack_key = record->site + "/" + record->rack;
     auto labels = rack_labels_.find(rack_key);
     if (labels == rack_labels_.end()) {
       labels = rack_labels_.emplace(rack_key, rack_labels(record->site, record->rack)).first;
@@ -817,8 +818,8 @@ class ingest_daemon {
 
   // --- timers -------------------------------------------------------------------------------
   void every(milliseconds period, std::function<void()> work) {
+    // The timer lives in the handler, and the handler in repeating_.
     auto timer = std::make_shared<asio::steady_timer>(io_, period);
-    timers_.push_back(timer);
     auto fire = std::make_shared<std::function<void(const boost::system::error_code&)>>();
     *fire = [this, timer, period, work = std::move(work), fire_weak = std::weak_ptr(fire), alive = alive_](
                 const boost::system::error_code& ec) {
@@ -865,7 +866,6 @@ class ingest_daemon {
   std::map<std::string, rack_labels> rack_labels_;
   std::set<std::string> racks_known_;
   std::unordered_map<std::string, std::int64_t> racks_fed_;
-  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
   std::vector<std::shared_ptr<std::function<void(const boost::system::error_code&)>>> repeating_;
   std::int64_t log_minute_ = 0;
   std::uint64_t logged_this_minute_ = 0, suppressed_logs_ = 0;
