@@ -19,7 +19,7 @@ trap 'dpkg -r racktel >/dev/null || true' EXIT
 fail() { echo "package check FAILED: $*" >&2; exit 1; }
 for f in /usr/bin/racktel-agent /usr/bin/racktel /etc/racktel/racktel.toml /usr/lib/systemd/system/racktel.service \
          /usr/bin/racktel-ingest /etc/racktel/ingest.toml /usr/lib/systemd/system/racktel-ingest.service \
-         /usr/share/racktel/profiles/cdu-generic.toml \
+         /usr/share/racktel/profiles/cdu-generic.toml /usr/share/racktel/profiles/snmp-apc-rpdu2.toml \
          /usr/lib/sysusers.d/racktel.conf /usr/include/racktel/driver.h /usr/share/racktel/proto/racktel/v1/racktel.proto; do
   [ -e "$f" ] || fail "$f is missing"
 done

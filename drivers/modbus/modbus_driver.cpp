@@ -24,15 +24,15 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "modbus_map.h"
 #include "racktel/driver.h"
-#include "support/sensor_states.h"
+#include "support/backoff.h"
+#include "support/device_keys.h"
+#include "support/listed_sensor.h"
 #include "support/single_group.h"
 
 namespace racktel::modbus {
@@ -49,8 +49,7 @@ struct device {
   std::uint32_t first_sensor = 0;  // index of its first register in the instance's catalog
   modbus_t* ctx = nullptr;
   bool connected = false;
-  unsigned failures = 0;       // consecutive failed reads
-  unsigned skip = 0;           // reads left to skip (back-off)
+  drivers::device_backoff backoff;
   std::string last_error;
 
   ~device() {
@@ -61,32 +60,14 @@ struct device {
   }
 };
 
-struct sensor {
-  std::string id, name, unit, location, states;
-  std::uint32_t kind = 0;
-  double resolution = 1, warn_low = NAN, warn_high = NAN, crit_low = NAN, crit_high = NAN;
-};
-
 struct instance {
   const racktel_host* host = nullptr;
   std::chrono::milliseconds timeout{500};
   std::vector<std::unique_ptr<device>> devices;
-  std::vector<sensor> sensors;
+  std::vector<drivers::listed_sensor> sensors;
 
   void log(racktel_log_level level, const std::string& m) const { host->log(host->ctx, level, m.c_str()); }
 };
-
-std::int64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-bool valid_name(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
-}
 
 // "host:port", "[v6]:port" or "host" -> parts; false when malformed.
 bool parse_address(const std::string& text, std::string& host, int& port) {
@@ -143,17 +124,12 @@ int modbus_open(const racktel_host* host, const racktel_config* config, std::uin
       const std::string prefix = "devices[" + std::to_string(i) + "].";
       auto d = std::make_unique<device>();
       const char* v = nullptr;
-      if (config->get_string(config->ctx, (prefix + "name").c_str(), &v) == 1) d->name = v;
-      if (!valid_name(d->name)) {
-        config->error(config->ctx, (prefix + "name").c_str(), "expected a name of 1-64 letters, digits, '_', '.' or '-'");
-        ok = false;
-      }
-      for (const auto& other : inst->devices) {
-        if (other->name == d->name) {
-          config->error(config->ctx, (prefix + "name").c_str(), "two devices with one name");
-          ok = false;
-        }
-      }
+      drivers::device_keys keys;
+      std::vector<std::string> taken;
+      for (const auto& other : inst->devices) taken.push_back(other->name);
+      ok = drivers::read_device_keys(config, prefix, taken, "/usr/share/racktel/profiles/cdu-generic.toml", keys) && ok;
+      d->name = keys.name;
+      d->location = keys.location;
       if (config->get_string(config->ctx, (prefix + "address").c_str(), &v) != 1 ||
           !parse_address(v, d->host, d->port)) {
         config->error(config->ctx, (prefix + "address").c_str(),
@@ -167,22 +143,8 @@ int modbus_open(const racktel_host* host, const racktel_config* config, std::uin
         ok = false;
       }
       d->unit_id = static_cast<int>(unit);
-      if (config->get_string(config->ctx, (prefix + "location").c_str(), &v) == 1) d->location = v;
-      if (config->get_string(config->ctx, (prefix + "profile").c_str(), &v) != 1) {
-        config->error(config->ctx, (prefix + "profile").c_str(), "expected the path of a profile such as "
-                                                                 "\"/usr/share/doc/racktel/profiles/cdu-generic.toml\"");
-        ok = false;
-        continue;
-      }
-      std::ifstream in(v);
-      if (!in) {
-        config->error(config->ctx, (prefix + "profile").c_str(), ("cannot read the profile " + std::string(v)).c_str());
-        ok = false;
-        continue;
-      }
-      std::stringstream text;
-      text << in.rdbuf();
-      map_result m = parse_register_map(text.str(), v);
+      if (!keys.profile_read) continue;
+      map_result m = parse_register_map(keys.profile_text, keys.profile_path);
       for (const auto& e : m.errors) {
         config->error(config->ctx, (prefix + "profile").c_str(), e.c_str());
         ok = false;
@@ -191,7 +153,7 @@ int modbus_open(const racktel_host* host, const racktel_config* config, std::uin
       d->spans = plan_reads(d->map);
       d->first_sensor = static_cast<std::uint32_t>(inst->sensors.size());
       for (const register_spec& r : d->map) {
-        sensor s;
+        drivers::listed_sensor s;
         s.id = d->name + "." + r.id;
         s.name = d->name + " " + r.name;
         s.unit = r.unit;
@@ -199,10 +161,10 @@ int modbus_open(const racktel_host* host, const racktel_config* config, std::uin
         s.location = join_location(join_location("device=" + d->name, d->location), r.location);
         s.states = r.states;
         s.resolution = r.resolution;
-        s.warn_low = r.warn_low.value_or(NAN);
-        s.warn_high = r.warn_high.value_or(NAN);
-        s.crit_low = r.crit_low.value_or(NAN);
-        s.crit_high = r.crit_high.value_or(NAN);
+        s.warn_low = r.warn_low;
+        s.warn_high = r.warn_high;
+        s.crit_low = r.crit_low;
+        s.crit_high = r.crit_high;
         inst->sensors.push_back(std::move(s));
       }
       inst->devices.push_back(std::move(d));
@@ -225,19 +187,7 @@ std::uint32_t modbus_sensor_count(void* p) noexcept {
 int modbus_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) noexcept {
   const auto& sensors = static_cast<instance*>(p)->sensors;
   if (index >= sensors.size()) return RACKTEL_DRIVER_FAILED;
-  const sensor& s = sensors[index];
-  info->id = s.id.c_str();
-  info->name = s.name.c_str();
-  info->kind = s.kind;
-  info->unit = s.unit.c_str();
-  info->location = s.location.c_str();
-  info->resolution = s.resolution;
-  info->warn_low = s.warn_low;
-  info->warn_high = s.warn_high;
-  info->crit_low = s.crit_low;
-  info->crit_high = s.crit_high;
-  info->group = 0;
-  racktel::drivers::set_state_words(info, s.states);
+  drivers::describe(sensors[index], info);
   return RACKTEL_DRIVER_OK;
 }
 
@@ -255,20 +205,17 @@ void read_device(instance& inst, device& d, const racktel_read_request* request,
     }
   };
   const auto failed = [&](const std::string& why) {
-    ++d.failures;
-    // Skip 1, 2, 4, then 8 reads after repeated failures: a dead device costs one timeout now and then.
-    d.skip = d.failures >= 2 ? std::min(8U, 1U << std::min(d.failures - 2, 3U)) : 0;
+    d.backoff.failed();
     if (why != d.last_error) inst.log(RACKTEL_LOG_WARN, d.name + " (" + d.host + ":" + std::to_string(d.port) + "): " + why);
     d.last_error = why;
     if (d.ctx != nullptr) modbus_close(d.ctx);
     d.connected = false;
   };
-  if (d.skip > 0) {
-    --d.skip;
+  if (d.backoff.skip_this_read()) {
     mark_all(RACKTEL_READING_ERROR);
     return;
   }
-  const std::int64_t budget = request->deadline_ns - monotonic_ns();
+  const std::int64_t budget = request->deadline_ns - drivers::monotonic_ns();
   const std::int64_t per_request = std::min<std::int64_t>(inst.timeout.count() * 1'000'000, budget);
   if (per_request <= 0) {
     mark_all(RACKTEL_READING_TIMEOUT);
@@ -295,7 +242,7 @@ void read_device(instance& inst, device& d, const racktel_read_request* request,
   std::vector<std::uint16_t> words;
   std::vector<std::uint8_t> bits;
   for (const read_span& span : d.spans) {
-    const std::int64_t left = request->deadline_ns - monotonic_ns();
+    const std::int64_t left = request->deadline_ns - drivers::monotonic_ns();
     const bool cancelled = request->cancel != nullptr && *request->cancel != 0;
     if (left <= 0 || cancelled) {
       for (std::size_t index : span.registers) {
@@ -358,8 +305,7 @@ void read_device(instance& inst, device& d, const racktel_read_request* request,
                                          std::isfinite(value) ? value : 0.0};
     }
   }
-  if (d.failures > 0) inst.log(RACKTEL_LOG_INFO, d.name + " answers again");
-  d.failures = 0;
+  if (d.backoff.succeeded()) inst.log(RACKTEL_LOG_INFO, d.name + " answers again");
   d.last_error.clear();
 }
 

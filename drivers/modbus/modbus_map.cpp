@@ -11,6 +11,7 @@
 #include <set>
 
 #include "racktel/driver.h"
+#include "support/profile_fields.h"
 
 namespace racktel::modbus {
 
@@ -85,70 +86,22 @@ double decode_register(const register_spec& spec, const std::uint16_t* words) {
 
 double decode_bit(const std::uint8_t* bits) { return bits[0] != 0 ? 1.0 : 0.0; }
 
-namespace {
-
-class map_reader {
- public:
-  map_reader(std::string source, std::vector<std::string>& errors) : source_(std::move(source)), errors_(errors) {}
-
-  void error(const toml::node& node, const std::string& message) {
-    const auto& where = node.source();
-    errors_.push_back(source_ + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column) +
-                      ": " + message);
-  }
-
-  template <typename T>
-  std::optional<T> get(const toml::table& t, std::string_view key, const char* expected) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return std::nullopt;
-    if (auto v = node->value<T>()) return *v;
-    error(*node, "expected \"" + std::string(key) + "\" to be " + expected);
-    return std::nullopt;
-  }
-
- private:
-  std::string source_;
-  std::vector<std::string>& errors_;
-};
-
-const std::map<std::string, std::uint32_t, std::less<>> kinds{
-    {"other", RACKTEL_KIND_OTHER},       {"temperature", RACKTEL_KIND_TEMPERATURE}, {"power", RACKTEL_KIND_POWER},
-    {"voltage", RACKTEL_KIND_VOLTAGE},   {"current", RACKTEL_KIND_CURRENT},         {"energy", RACKTEL_KIND_ENERGY},
-    {"flow", RACKTEL_KIND_FLOW},         {"pressure", RACKTEL_KIND_PRESSURE},       {"fan_speed", RACKTEL_KIND_FAN_SPEED},
-    {"ratio", RACKTEL_KIND_RATIO},       {"state", RACKTEL_KIND_STATE}};
-
-bool valid_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == ':';
-  });
-}
-
-}  // namespace
-
 map_result parse_register_map(std::string_view text, const std::string& source_name) {
   map_result out;
-  toml::table document;
-  try {
-    document = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    out.errors.push_back(source_name + ":" + std::to_string(e.source().begin.line) + ":" +
-                         std::to_string(e.source().begin.column) + ": TOML syntax error: " + std::string(e.description()));
-    return out;
-  }
-  map_reader r(source_name, out.errors);
-  for (const auto& [key, node] : document) {
+  drivers::profile_reader r(source_name, out.errors);
+  const std::optional<toml::table> document = r.parse(text);
+  if (!document) return out;
+  for (const auto& [key, node] : *document) {
     if (key.str() != "registers" && key.str() != "description") {
       r.error(node, "unknown key \"" + std::string(key.str()) + "\"; expected [[registers]] tables and a description");
     }
   }
-  const toml::array* list = document["registers"].as_array();
+  const toml::array* list = (*document)["registers"].as_array();
   if (list == nullptr || list->empty()) {
-    out.errors.push_back(source_name + ": no [[registers]] table: a profile lists the registers to read");
+    r.error("no [[registers]] table: a profile lists the registers to read");
     return out;
   }
-  static const std::set<std::string, std::less<>> known{
-      "id",    "name",   "function", "address",  "type",      "word_order", "bit",      "scale",    "offset",
-      "unit",  "kind",   "location", "resolution", "warn_low", "warn_high", "crit_low", "crit_high", "states"};
+  static const std::set<std::string, std::less<>> own{"function", "address", "type", "word_order", "bit"};
   std::set<std::string> ids;
   for (const toml::node& element : *list) {
     const toml::table* t = element.as_table();
@@ -156,18 +109,9 @@ map_result parse_register_map(std::string_view text, const std::string& source_n
       r.error(element, "expected a [[registers]] table");
       continue;
     }
-    for (const auto& [key, node] : *t) {
-      if (!known.contains(key.str())) r.error(node, "unknown key \"" + std::string(key.str()) + "\" in [[registers]]");
-    }
+    r.check_keys(*t, own, "[[registers]]");
     register_spec spec;
-    const std::size_t errors_before = out.errors.size();
-    if (auto id = r.get<std::string>(*t, "id", "a string")) spec.id = *id;
-    if (!valid_id(spec.id)) {
-      r.error(*t, "each register needs an \"id\" of 1-64 letters, digits, '_', '.', '-' or ':'");
-    } else if (!ids.insert(spec.id).second) {
-      r.error(*t->get("id"), "a second register with the id \"" + spec.id + "\"");
-    }
-    spec.name = r.get<std::string>(*t, "name", "a string").value_or(spec.id);
+    const std::size_t errors_before = r.error_count();
     const std::string fn = r.get<std::string>(*t, "function", "a string").value_or("holding");
     static const std::map<std::string, function, std::less<>> functions{
         {"holding", function::holding}, {"input", function::input}, {"coil", function::coil},
@@ -177,6 +121,9 @@ map_result parse_register_map(std::string_view text, const std::string& source_n
     } else {
       r.error(*t->get("function"), "\"function\" must be holding, input, coil or discrete");
     }
+    const bool bits = spec.fn == function::coil || spec.fn == function::discrete;
+    const bool has_bit = t->get("bit") != nullptr;
+    static_cast<drivers::sensor_fields&>(spec) = r.read_sensor_fields(*t, ids, bits || has_bit ? "state" : "other");
     if (const toml::node* a = t->get("address")) {
       const auto v = a->value<std::int64_t>();
       if (!v || *v < 0 || *v > 65535) {
@@ -187,7 +134,6 @@ map_result parse_register_map(std::string_view text, const std::string& source_n
     } else {
       r.error(*t, "register \"" + spec.id + "\" has no \"address\"");
     }
-    const bool bits = spec.fn == function::coil || spec.fn == function::discrete;
     const std::string type = r.get<std::string>(*t, "type", "a string").value_or(bits ? "bit" : "u16");
     static const std::map<std::string, value_type, std::less<>> types{
         {"u16", value_type::u16}, {"s16", value_type::s16}, {"u32", value_type::u32}, {"s32", value_type::s32},
@@ -216,32 +162,10 @@ map_result parse_register_map(std::string_view text, const std::string& source_n
         spec.bit = static_cast<unsigned>(*v);
       }
     }
-    spec.scale = r.get<double>(*t, "scale", "a number").value_or(1.0);
-    spec.offset = r.get<double>(*t, "offset", "a number").value_or(0.0);
-    if (!std::isfinite(spec.scale) || spec.scale == 0 || !std::isfinite(spec.offset)) {
-      r.error(*t, "\"scale\" must be finite and not 0, \"offset\" finite");
-    }
-    spec.unit = r.get<std::string>(*t, "unit", "a string").value_or("");
-    const std::string kind = r.get<std::string>(*t, "kind", "a string").value_or(spec.bit || bits ? "state" : "other");
-    if (auto k = kinds.find(kind); k != kinds.end()) {
-      spec.kind = k->second;
-    } else {
-      r.error(*t->get("kind"), "\"kind\" must be one of temperature, power, voltage, current, energy, flow, pressure, "
-                               "fan_speed, ratio, state, other");
-    }
-    spec.location = r.get<std::string>(*t, "location", "a string like \"loop=primary\"").value_or("");
-    spec.resolution = r.get<double>(*t, "resolution", "a number")
-                          .value_or(spec.kind == RACKTEL_KIND_STATE ? 1.0 : std::abs(spec.scale));
-    if (!(spec.resolution > 0) || !std::isfinite(spec.resolution)) r.error(*t, "\"resolution\" must be above 0");
-    spec.warn_low = r.get<double>(*t, "warn_low", "a number");
-    spec.warn_high = r.get<double>(*t, "warn_high", "a number");
-    spec.crit_low = r.get<double>(*t, "crit_low", "a number");
-    spec.crit_high = r.get<double>(*t, "crit_high", "a number");
-    spec.states = r.get<std::string>(*t, "states", "a string like \"0=ok,1=leak\"").value_or("");
     if (static_cast<std::uint32_t>(spec.address) + spec.width() > 65536U) {
       r.error(*t->get("address"), "the value runs past register 65535");
     }
-    if (out.errors.size() == errors_before) out.registers.push_back(std::move(spec));
+    if (r.error_count() == errors_before) out.registers.push_back(std::move(spec));
   }
   return out;
 }

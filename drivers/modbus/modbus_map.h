@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/profile_fields.h"
+
 namespace racktel::modbus {
 
 enum class function : std::uint8_t { holding, input, coil, discrete };
@@ -18,22 +20,14 @@ enum class value_type : std::uint8_t { u16, s16, u32, s32, f32, u64, bit };
 // most significant ("big"); many devices send the least significant first.
 enum class word_order : std::uint8_t { big, little };
 
-struct register_spec {
-  std::string id;        // unique within the device: "supply_temp"
-  std::string name;      // for people
+// A register's sensor fields (id, name, kind, unit, scale, limits...) are the
+// profile's common ones (support/profile_fields.h).
+struct register_spec : drivers::sensor_fields {
   function fn = function::holding;
   std::uint16_t address = 0;  // 0-based protocol address
   value_type type = value_type::u16;
   word_order order = word_order::big;
   std::optional<unsigned> bit;  // one bit (0-15) of a 16-bit register: alarm and leak words
-  double scale = 1.0;    // value = raw * scale + offset
-  double offset = 0.0;
-  std::string unit;
-  std::uint32_t kind = 0;  // racktel_sensor_kind
-  std::string location;    // "loop=secondary,pump=1"
-  double resolution = 1.0;
-  std::optional<double> warn_low, warn_high, crit_low, crit_high;
-  std::string states;      // "0=ok,1=leak" for a state sensor
 
   // Registers (or bits, for coils and discrete inputs) the value occupies.
   std::uint16_t width() const;

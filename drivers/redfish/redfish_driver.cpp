@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "racktel/driver.h"
+#include "support/secret_file.h"
 #include "support/single_group.h"
 #include "redfish_discovery.h"
 #include "redfish_model.h"
@@ -424,28 +425,6 @@ struct instance {
   }
 };
 
-bool read_secret(const racktel_config* config, const std::string& prefix, std::string& password) {
-  const char* p = nullptr;
-  const char* file = nullptr;
-  const int has_password = config->get_string(config->ctx, (prefix + "password").c_str(), &p);
-  const int has_file = config->get_string(config->ctx, (prefix + "password_file").c_str(), &file);
-  if (has_password < 0 || has_file < 0) return false;
-  if (has_password == 1 && has_file == 1) {
-    config->error(config->ctx, (prefix + "password_file").c_str(), "give either \"password\" or \"password_file\"");
-    return false;
-  }
-  if (has_password == 1) password = p;
-  if (has_file == 1) {
-    std::ifstream in(file);
-    if (!in || !std::getline(in, password)) {
-      config->error(config->ctx, (prefix + "password_file").c_str(),
-                    ("cannot read the password from \"" + std::string(file) + "\"").c_str());
-      return false;
-    }
-  }
-  return true;
-}
-
 bool read_common(const racktel_config* config, const std::string& prefix, bmc_settings& s) {
   bool ok = true;
   const char* v = nullptr;
@@ -454,7 +433,7 @@ bool read_common(const racktel_config* config, const std::string& prefix, bmc_se
   } else if (got < 0) {
     ok = false;
   }
-  ok = read_secret(config, prefix, s.password) && ok;
+  ok = drivers::read_secret(config, prefix, "password", s.password) && ok;
   if (int got = config->get_string(config->ctx, (prefix + "auth").c_str(), &v); got == 1) {
     const std::string auth = v;
     if (auth != "session" && auth != "basic") {

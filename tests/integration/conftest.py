@@ -160,6 +160,14 @@ reconnect_max = "1s"
         import json
         return json.loads(out.stdout)
 
+    def sensors(self):
+        """`racktel sensors --json` as {"instance/sensor id": reading}."""
+        args = [str(CLI), "sensors", "--socket", str(self.socket), "--json"]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        import json
+        return {s["sensor"]: s for s in json.loads(out.stdout)["sensors"]}
+
     def signal(self, sig):
         self.process.send_signal(sig)
 

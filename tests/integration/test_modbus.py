@@ -145,13 +145,6 @@ class Device:
         return self.counts.read_text().splitlines() if self.counts.exists() else []
 
 
-def sensors(agent):
-    out = subprocess.run([str(CLI), "sensors", "--socket", str(agent.socket), "--json"], capture_output=True,
-                         text=True, timeout=10)
-    assert out.returncode == 0, out.stderr
-    return {s["sensor"]: s for s in json.loads(out.stdout)["sensors"]}
-
-
 def modbus_rack(profile, devices):
     tables = "".join(f"""
 [[drivers.devices]]
@@ -176,9 +169,9 @@ def test_every_type_and_word_order_in_merged_requests(start_agent, tmp_path):
     device = Device(tmp_path).start()
     try:
         agent = start_agent(modbus_rack(profile, [("cdu0", device.port)]))
-        wait_for(lambda: sensors(agent).get("cooling/cdu0.u64_little", {}).get("status") == "ok",
+        wait_for(lambda: agent.sensors().get("cooling/cdu0.u64_little", {}).get("status") == "ok",
                  what="the first read")
-        s = sensors(agent)
+        s = agent.sensors()
         expected = {"s16": -12.3, "u16": 1450, "u32_big": 100000, "u32_little": 70000, "s32": -2, "f32_big": 21.5,
                     "f32_little": 42.25, "u64_big": 2**32 + 2, "u64_little": 5 * 2**32, "pump_fault": 1, "leak": 1}
         for id_, value in expected.items():
@@ -210,9 +203,9 @@ def test_a_silent_device_and_a_dropped_connection_cost_only_their_own_registers(
     mute = Device(tmp_path / "mute", silent=True).start()
     try:
         agent = start_agent(modbus_rack(profile, [("mute", mute.port), ("cdu0", good.port)]))
-        wait_for(lambda: sensors(agent).get("cooling/cdu0.u16", {}).get("status") == "ok",
+        wait_for(lambda: agent.sensors().get("cooling/cdu0.u16", {}).get("status") == "ok",
                  what="the answering device read despite the silent one before it")
-        wait_for(lambda: sensors(agent)["cooling/mute.u16"]["status"] in ("timeout", "error", "stale"),
+        wait_for(lambda: agent.sensors()["cooling/mute.u16"]["status"] in ("timeout", "error", "stale"),
                  what="the silent device's registers failing")
         status = agent.status()
         driver = status["drivers"][0]
@@ -221,10 +214,10 @@ def test_a_silent_device_and_a_dropped_connection_cost_only_their_own_registers(
 
         # The good device goes away and comes back: its registers fail, then read again.
         good.stop()
-        wait_for(lambda: sensors(agent)["cooling/cdu0.u16"]["status"] != "ok", what="the dropped device failing")
+        wait_for(lambda: agent.sensors()["cooling/cdu0.u16"]["status"] != "ok", what="the dropped device failing")
         assert "cdu0 (127.0.0.1:" in agent.log_text()
         good.start()
-        wait_for(lambda: sensors(agent)["cooling/cdu0.u16"]["status"] == "ok", timeout=30,
+        wait_for(lambda: agent.sensors()["cooling/cdu0.u16"]["status"] == "ok", timeout=30,
                  what="the device read again after it came back")
         assert "cdu0 answers again" in agent.log_text()
     finally:

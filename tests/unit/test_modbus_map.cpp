@@ -158,7 +158,7 @@ word_order = "middle"
   CHECK(m.errors[0] == "p.toml:4:11: \"address\" must be an integer from 0 to 65535 (the protocol address, 0-based)");
   CHECK(m.errors[1].starts_with("p.toml:11:8: coils and discrete inputs are single bits"));
   CHECK(m.errors[2].starts_with("p.toml:16:10: unknown key \"colour\""));
-  CHECK(m.errors[3].starts_with("p.toml:14:6: a second register with the id \"a\""));
+  CHECK(m.errors[3].starts_with("p.toml:14:6: a second sensor with the id \"a\""));
   CHECK(m.errors[4].starts_with("p.toml:17:14: \"word_order\" must be"));
   CHECK(parse_register_map("registers = 3", "q.toml").errors.size() == 1);
   CHECK(parse_register_map("[[registers]\n", "q.toml").errors[0].starts_with("q.toml:1:"));
