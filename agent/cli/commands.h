@@ -12,6 +12,19 @@ namespace racktel::cli {
 
 int check_config(const std::string& path);
 
+// `racktel probe`: exit 0 when the driver was read, 1 when it could not be
+// opened, a read failed or no reading came back ok, 2 when the settings or
+// the file have errors.
+struct probe_options {
+  std::string type;                    // a driver type, with `settings`...
+  std::vector<std::string> settings;   // "KEY=VALUE", "devices.KEY=VALUE"
+  std::string config_file;             // ...or the instances of this file
+  std::string driver;                  // with config_file: only this one
+  std::chrono::milliseconds timeout{10000};
+  bool json = false;
+};
+int probe(const probe_options& options);
+
 struct subscribe_options {
   std::string broker = "tcp://127.0.0.1:1883";
   std::string site;

@@ -106,6 +106,20 @@ int main(int argc, char** argv) {
   inspect->add_flag("--json", spool_json, "a JSON summary");
   inspect->add_flag("--dump", spool_dump, "every record as a JSON line");
 
+  racktel::cli::probe_options probe_opts;
+  std::string probe_timeout = "10s";
+  auto* probe = app.add_subcommand(
+      "probe", "open one driver as the agent would, read it once and print the catalog it would publish, with values");
+  probe->add_option("type", probe_opts.type, "driver type: snmp, modbus, redfish, hwmon, exec, sim ...");
+  probe->add_option("settings", probe_opts.settings,
+                    "KEY=VALUE settings of the driver's table; TABLE.KEY=VALUE fills its one [[drivers.TABLE]] "
+                    "(devices.address=10.1.2.3)");
+  auto* probe_config = probe->add_option("-c,--config", probe_opts.config_file,
+                                         "probe the instances of this agent configuration file instead");
+  probe->add_option("-d,--driver", probe_opts.driver, "with --config: only this instance")->needs(probe_config);
+  probe->add_option("-t,--timeout", probe_timeout, "deadline of each read")->capture_default_str();
+  probe->add_flag("--json", probe_opts.json, "one JSON document");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -116,6 +130,20 @@ int main(int argc, char** argv) {
   if (*inspect) return racktel::cli::spool_inspect(spool_dir, spool_json, spool_dump);
 
   if (*check) return racktel::cli::check_config(config_path);
+  if (*probe) {
+    auto timeout = racktel::parse_duration(probe_timeout);
+    if (!timeout || timeout->count() <= 0) {
+      std::fprintf(stderr, "racktel probe: --timeout expects a duration such as 10s, got \"%s\"\n",
+                   probe_timeout.c_str());
+      return 64;
+    }
+    probe_opts.timeout = *timeout;
+    if (probe_opts.type.empty() == probe_opts.config_file.empty()) {
+      std::fprintf(stderr, "racktel probe: give a driver TYPE with its KEY=VALUE settings, or --config FILE\n");
+      return 64;
+    }
+    return racktel::cli::probe(probe_opts);
+  }
   if (!socket_config.empty()) {
     std::string error;
     auto from_config = racktel::cli::socket_from_config(socket_config, error);

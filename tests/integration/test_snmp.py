@@ -211,3 +211,34 @@ def test_config_errors_name_their_line_and_strict_security_refuses_v2c(tmp_path)
     for name in ("snmp-apc-rpdu2.toml", "snmp-eaton-epdu.toml", "snmp-entity-sensor.toml"):
         out = check_config(tmp_path, snmp_rack([device("d", 161, SOURCE / "config" / "profiles" / name, v2c())]))
         assert out.returncode == 0, name + out.stdout + out.stderr
+
+
+def test_probe_prints_what_a_device_offers_without_an_agent(snmp_agent, tmp_path):
+    """`racktel probe snmp ...`: the technician's first look at a new PDU."""
+    def probe(*settings, json_output=True):
+        args = [str(CLI), "probe", "snmp", "devices.name=pdu-a", f"devices.address=127.0.0.1:{snmp_agent.port}",
+                *settings] + (["--json"] if json_output else [])
+        return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+    out = probe(f"devices.profile={APC}", f"devices.community={COMMUNITY}")
+    assert out.returncode == 0, out.stderr
+    import json
+    sensors = {s["id"]: s for s in json.loads(out.stdout)["sensors"]}  # stdout is the JSON alone
+    assert len(sensors) == 16
+    assert sensors["pdu-a.outlet.1.current"]["value"] == pytest.approx(4.2)
+    assert sensors["pdu-a.outlet.1.current"]["location"] == "device=pdu-a,outlet=1"
+    assert sensors["pdu-a.pdu.1.load_state"]["crit_high"] == 3
+    assert "16 sensors in 3 requests per read" in out.stderr
+
+    text = probe(f"devices.profile={ENTITY}", f"devices.community={COMMUNITY}", json_output=False)
+    assert text.returncode == 0, text.stderr
+    assert "probe (snmp, built-in): 3 sensors" in text.stdout
+    assert "Inlet Temp" in text.stdout and "27.4" in text.stdout and "Cel" in text.stdout
+
+    bad = probe(f"devices.profile={APC}", f"devices.community={COMMUNITY}", "retries=9")
+    assert bad.returncode == 2
+    assert "racktel probe: retries=9: " in bad.stderr and "expected 0 to 5 retransmissions" in bad.stderr
+
+    silent = probe(f"devices.profile={APC}", "devices.community=wrong", "timeout=200ms", "retries=0")
+    assert silent.returncode == 1, "nothing read: the probe fails"
+    assert "no answer" in silent.stderr
