@@ -25,6 +25,27 @@ def test_check_config_accepts_the_demo_and_not_the_unfinished_packaged_file(tmp_
     assert started.returncode == 2 and "racktel-agent: not started: 4 error(s)" in started.stderr
 
 
+def test_the_liquid_cooled_rack_example_is_a_valid_configuration(tmp_path):
+    """config/liquid-cooled-rack.toml (Redfish, SNMP, Modbus, hwmon together) passes check-config,
+    with its secret and CA files and its profiles where the example names them."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+                    "ca.pem", "-days", "2", "-subj", "/CN=example CA"], check=True, capture_output=True, cwd=tmp_path)
+    text = (SOURCE / "config" / "liquid-cooled-rack.toml").read_text()
+    for name in ("broker-password", "bmc-password", "pdu-auth", "pdu-priv"):
+        (tmp_path / name).write_text("a-long-enough-secret\n")
+        (tmp_path / name).chmod(0o600)
+    for name in ("broker-ca.pem", "bmc-ca.pem"):
+        (tmp_path / name).write_bytes((tmp_path / "ca.pem").read_bytes())
+    text = (text.replace("/etc/racktel/", f"{tmp_path}/").replace("/usr/share/racktel/profiles/",
+                                                                 f"{SOURCE}/config/profiles/")
+            .replace("/var/lib/racktel", f"{tmp_path}/state"))
+    config = tmp_path / "rack.toml"
+    config.write_text(text)
+    out = run("check-config", config)
+    assert out.returncode == 0, out.stderr
+    assert "OK (site dc1-hall2, rack r17, 5 driver instance(s))" in out.stdout
+
+
 def test_check_config_reports_every_error_with_its_position(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("""[agent]
