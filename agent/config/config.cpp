@@ -209,6 +209,7 @@ void read_drivers(reader& r, const toml::table& root, agent_config& config,
       }
     }
     d.strict_security = config.strict_security;
+    if (!config.state_dir.empty()) d.state_dir = config.state_dir + "/drivers/" + d.name;
     config.drivers.push_back(std::move(d));
   }
 }

@@ -35,6 +35,7 @@ struct driver_config {
   std::map<std::string, std::chrono::milliseconds> group_intervals;
   bool enabled = true;
   bool strict_security = false;  // from [agent] security
+  std::string state_dir;         // <[agent] state_dir>/drivers/<name>, the instance's own
   // The instance's table, handed to the driver through the ABI config view.
   std::shared_ptr<const toml::table> table;
   std::string source_file;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "config/driver_table_view.h"
@@ -50,9 +51,24 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
                                                    std::uint32_t open_flags) {
   open_result result;
   std::unique_ptr<driver_instance> self(new driver_instance(config, std::move(driver)));
+  // The instance's state directory, made when it opens for reading (never by a validating open).
+  const char* state_dir = nullptr;
+  if ((open_flags & RACKTEL_OPEN_VALIDATE_ONLY) == 0 && !self->config_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(self->config_.state_dir, ec);
+    if (!ec) {
+      std::filesystem::permissions(self->config_.state_dir, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+      state_dir = self->config_.state_dir.c_str();
+    } else {
+      result.warnings.push_back({self->config_.source_file, 0, 0,
+                                 "driver \"" + self->config_.name + "\": cannot create its state directory " +
+                                     self->config_.state_dir + ": " + ec.message()});
+    }
+  }
   self->host_ = racktel_host{sizeof(racktel_host), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR,
                              self.get(), &host_log, self->config_.name.c_str(),
-                             self->config_.strict_security ? RACKTEL_POLICY_STRICT_SECURITY : 0U};
+                             self->config_.strict_security ? RACKTEL_POLICY_STRICT_SECURITY : 0U, state_dir};
   driver_table_view view(self->config_);
   self->recording_open_log_ = true;
   const int rc = self->driver_.descriptor.open(&self->host_, view.abi(), open_flags, &self->handle_);
@@ -67,7 +83,7 @@ driver_instance::open_result driver_instance::open(const driver_config& config, 
     if (auto groups = self->group_names(open_flags)) view.report_unknown_groups(*groups);
   }
   result.errors = view.errors();
-  result.warnings = view.warnings();
+  for (auto& w : view.warnings()) result.warnings.push_back(std::move(w));
   if (rc != RACKTEL_DRIVER_OK || !result.errors.empty()) {
     if (rc == RACKTEL_DRIVER_OK) {
       self->driver_.descriptor.close(self->handle_);

@@ -229,3 +229,56 @@ TEST_CASE("sensors a driver describes badly are left out, said, and the rest kee
   CHECK(out.samples[1].sensor == 1);
   CHECK(out.samples[1].value == 25.0);
 }
+
+namespace {
+
+// A driver that only remembers the state directory its host gave it.
+std::string seen_state_dir;
+bool saw_state_dir = false;
+int dir_open(const racktel_host* host, const racktel_config*, std::uint32_t, void** out) noexcept {
+  const char* dir = RACKTEL_HOST_STATE_DIR(host);
+  saw_state_dir = dir != nullptr;
+  seen_state_dir = dir != nullptr ? dir : "";
+  *out = nullptr;
+  return RACKTEL_DRIVER_OK;
+}
+void dir_close(void*) noexcept {}
+std::uint32_t no_sensors(void*) noexcept { return 0; }
+int no_info(void*, std::uint32_t, racktel_sensor_info*) noexcept { return RACKTEL_DRIVER_FAILED; }
+int no_read(void*, const racktel_read_request*, std::uint32_t* written) noexcept {
+  *written = 0;
+  return RACKTEL_DRIVER_OK;
+}
+
+}  // namespace
+
+TEST_CASE("an instance opened for reading gets a state directory of its own (ABI 1.4); a validating open none") {
+  racktel_driver d{sizeof(racktel_driver), RACKTEL_DRIVER_ABI_MAJOR, RACKTEL_DRIVER_ABI_MINOR, "dir", "test", 0,
+                   dir_open, dir_close, no_sensors, no_info, one, bad_group, no_read, nullptr, nullptr};
+  const driver_loader loader({&d}, "/nonexistent");
+  testing::temp_dir state;
+  driver_config config = sim_config("bmcs");
+  config.type = "dir";
+  config.table = std::make_shared<toml::table>();
+  config.state_dir = (state.path / "drivers" / "bmcs").string();
+  auto opened = driver_instance::open(config, std::move(*loader.load("dir", std::nullopt).driver), 0);
+  REQUIRE(opened.instance);
+  CHECK(saw_state_dir);
+  CHECK(seen_state_dir == config.state_dir);
+  CHECK(std::filesystem::is_directory(config.state_dir));
+  CHECK((std::filesystem::status(config.state_dir).permissions() & std::filesystem::perms::all) ==
+        std::filesystem::perms::owner_all);
+  opened.instance.reset();
+  std::filesystem::remove_all(state.path / "drivers");
+  auto validating =
+      driver_instance::open(config, std::move(*loader.load("dir", std::nullopt).driver), RACKTEL_OPEN_VALIDATE_ONLY);
+  CHECK_FALSE(saw_state_dir);
+  CHECK_FALSE(std::filesystem::exists(config.state_dir));  // check-config creates nothing
+  // A directory that cannot be made: no state directory, and a warning that says why.
+  config.state_dir = "/proc/racktel-cannot/drivers/bmcs";
+  auto unmade = driver_instance::open(config, std::move(*loader.load("dir", std::nullopt).driver), 0);
+  REQUIRE(unmade.instance);
+  CHECK_FALSE(saw_state_dir);
+  REQUIRE(unmade.warnings.size() == 1);
+  CHECK(unmade.warnings[0].message.find("cannot create its state directory /proc/racktel-cannot") != std::string::npos);
+}

@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define RACKTEL_DRIVER_ABI_MAJOR 1
-#define RACKTEL_DRIVER_ABI_MINOR 3
+#define RACKTEL_DRIVER_ABI_MINOR 4
 
 /* Name of the one symbol a driver module exports (see RACKTEL_DRIVER_ENTRY). */
 #define RACKTEL_DRIVER_ENTRY_SYMBOL "racktel_driver_entry"
@@ -137,6 +137,12 @@ typedef struct racktel_host {
   const char* instance_name;
   /* Since ABI 1.1 (check struct_size): RACKTEL_POLICY_* bits the operator set. */
   uint32_t policy;
+  /* Since ABI 1.4 (use RACKTEL_HOST_STATE_DIR): a directory of the instance's
+   * own, kept across restarts, for what is worth not asking a device again
+   * (an IPMI BMC's SDR repository): <state_dir>/drivers/<instance name>,
+   * created by the host. NULL when there is none (a validating open, a host
+   * that could not create it). */
+  const char* state_dir;
 } racktel_host;
 
 /* racktel_host.policy: [agent] security = "strict". What a driver would only
@@ -148,6 +154,11 @@ typedef struct racktel_host {
 #define RACKTEL_HOST_STRICT_SECURITY(host)                                                        \
   ((host)->struct_size >= offsetof(racktel_host, policy) + sizeof(uint32_t) &&                   \
    ((host)->policy & RACKTEL_POLICY_STRICT_SECURITY) != 0)
+
+/* The instance's state directory, or NULL (also for a host older than ABI 1.4). */
+#define RACKTEL_HOST_STATE_DIR(host)                                                              \
+  ((host)->struct_size >= offsetof(racktel_host, state_dir) + sizeof(const char*) ? (host)->state_dir \
+                                                                                  : NULL)
 
 /* Flags for racktel_driver.open. */
 /* Parse and check the config, touch no hardware. The host then calls nothing
