@@ -2,11 +2,12 @@
 """The snmp and modbus drivers polling many devices on loopback: one agent,
 one instance of the driver with N devices read each second, against real
 servers (net-snmp's snmpd with the APC rPDU2 profile's tables, a 24-outlet
-PDU per device; pymodbus with the generic CDU profile). Prints readings/s,
+PDU per device; pymodbus with the generic CDU profile; ipmi_sim with 24
+sensor records). Prints readings/s,
 the agent's CPU (% of one core) and resident memory, and the requests each
 device needs per read. A benchmark: it asserts nothing.
 
-    bench/driver_devices.py --driver snmp|modbus [--devices 16] [--seconds 30] [--build build/release]
+    bench/driver_devices.py --driver snmp|modbus|ipmi [--devices 16] [--seconds 30] [--build build/release]
 """
 
 import argparse
@@ -72,9 +73,28 @@ def modbus_devices(work, count):
     return servers, f'[[drivers]]\nname = "bench"\ntype = "modbus"\ninterval = "1s"\ntimeout = "500ms"\n{tables}'
 
 
+def ipmi_devices(work, count):
+    """One ipmi_sim with 24 sensors (16 temperatures, 4 voltages, 4 fans); the N BMCs all point at it."""
+    from ipmi_bmc import PASSWORD, USER, IpmiBmc, full_record, sdr_add
+    lines = []
+    for n in range(1, 25):
+        unit, stype, m = (1, 0x01, 1) if n <= 16 else (4, 0x02, 6) if n <= 20 else (18, 0x04, 50)
+        lines += [sdr_add(full_record(n, n, f"S{n}", unit, m=m, r_exp=-2 if unit == 4 else 0, sensor_type=stype,
+                                      unc=85 if unit == 1 else None)),
+                  f"sensor_add 0x20 0 {n} {stype} 0x01", f"sensor_set_value 0x20 0 {n} {40 + n} 0"]
+    bmc = IpmiBmc(work / "bmc").start(lines)
+    secret = work / "ipmi-password"
+    secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o600)
+    tables = "".join(f'\n[[drivers.bmcs]]\nname = "bmc{i}"\naddress = "127.0.0.1:{bmc.port}"\n' for i in range(count))
+    return [bmc], (f'[[drivers]]\nname = "bench"\ntype = "ipmi"\ninterval = "1s"\ntimeout = "500ms"\n'
+                   f'cipher_suite = 3\nworkarounds = ["opensesspriv"]\nusername = "{USER}"\n'
+                   f'password_file = "{secret}"\n{tables}')
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--driver", choices=["snmp", "modbus"], required=True)
+    parser.add_argument("--driver", choices=["snmp", "modbus", "ipmi"], required=True)
     parser.add_argument("--devices", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--build", default=str(ROOT / "build" / "release"))
@@ -90,7 +110,8 @@ def main():
     (work / "agent").mkdir()
     broker = Broker(work / "broker")
     broker.start()
-    servers, drivers = (snmp_devices if args.driver == "snmp" else modbus_devices)(work, args.devices)
+    setup = {"snmp": snmp_devices, "modbus": modbus_devices, "ipmi": ipmi_devices}[args.driver]
+    servers, drivers = setup(work, args.devices)
     agent = Agent(work / "agent", broker, drivers).start()
     try:
         time.sleep(5)  # the first reads, the catalogs
@@ -111,6 +132,9 @@ def main():
         print(f"  agent CPU {cpu:.2f} % of one core, RSS {rss_kib(agent.process.pid) / 1024:.1f} MiB")
         if requests:
             print(f"  requests per device per read: {', '.join(map(str, requests))}")
+        elif args.driver == "ipmi":
+            print("  requests per BMC per read: a session (4 exchanges to open, 1 to close) and one per sensor "
+                  "record (24)")
         elif args.driver == "modbus":
             lines = (work / "counts0.txt").read_text().splitlines()
             print(f"  requests per device per read: {len(lines) / max(1, reads + 5):.1f} (server-side count)")

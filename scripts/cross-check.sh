@@ -26,7 +26,7 @@ fi
 
 build=build/arm64
 cmake -S . -B "$build" -G Ninja -DCMAKE_TOOLCHAIN_FILE=toolchains/aarch64-linux-gnu.cmake \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRACKTEL_BUILD_BENCH=OFF -DRACKTEL_BUILD_INGEST=OFF -DRACKTEL_DRIVER_MODBUS=OFF -DRACKTEL_DRIVER_SNMP=OFF -DRACKTEL_WERROR=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRACKTEL_BUILD_BENCH=OFF -DRACKTEL_BUILD_INGEST=OFF -DRACKTEL_DRIVER_MODBUS=OFF -DRACKTEL_DRIVER_SNMP=OFF -DRACKTEL_DRIVER_IPMI=OFF -DRACKTEL_WERROR=ON \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$build"
 file "$build/agent/racktel-agent" | grep -q "ARM aarch64" || { echo "not an aarch64 binary" >&2; exit 1; }
@@ -40,7 +40,7 @@ done
 sysroot=$(scripts/armhf-sysroot.sh)
 build=build/armhf
 cmake -S . -B "$build" -G Ninja -DCMAKE_TOOLCHAIN_FILE=toolchains/arm-linux-gnueabihf.cmake \
-  -DRACKTEL_SYSROOT="$sysroot" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRACKTEL_BUILD_BENCH=OFF -DRACKTEL_BUILD_INGEST=OFF -DRACKTEL_DRIVER_MODBUS=OFF -DRACKTEL_DRIVER_SNMP=OFF -DRACKTEL_WERROR=ON \
+  -DRACKTEL_SYSROOT="$sysroot" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRACKTEL_BUILD_BENCH=OFF -DRACKTEL_BUILD_INGEST=OFF -DRACKTEL_DRIVER_MODBUS=OFF -DRACKTEL_DRIVER_SNMP=OFF -DRACKTEL_DRIVER_IPMI=OFF -DRACKTEL_WERROR=ON \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$build"
 file "$build/agent/racktel-agent" | grep -q "32-bit.*ARM" || { echo "not a 32-bit ARM binary" >&2; exit 1; }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(wire config spool redfish exec_output hwmon ingest modbus_map snmp_profile)
+[ ${#targets[@]} -gt 0 ] || targets=(wire config spool redfish exec_output hwmon ingest modbus_map snmp_profile ipmi_sdr)
 
 scripts/install-deps.sh
 missing=()

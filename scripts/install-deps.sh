@@ -9,7 +9,7 @@ packages=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libtomlplusplus-dev libcli11-dev doctest-dev
-  libssl-dev libsystemd-dev libsnappy-dev libmodbus-dev libsnmp-dev
+  libssl-dev libsystemd-dev libsnappy-dev libmodbus-dev libsnmp-dev libfreeipmi-dev
   # the broker the demo and the tests run; openssl makes the tests' certificates;
   # systemd-analyze checks the unit
   mosquitto openssl systemd
@@ -20,8 +20,9 @@ packages=(
   # the modbus driver's tests run a real Modbus TCP server (pymodbus 3.0 needs pyserial)
   python3-pymodbus python3-serial python3-serial-asyncio
   # the snmp driver's tests run a real SNMP agent (net-snmp's snmpd, serving
-  # the tests' values through pass_persist)
-  snmpd
+  # the tests' values through pass_persist); the ipmi driver's, OpenIPMI's
+  # BMC simulator
+  snmpd openipmi
 )
 
 missing=()

@@ -31,6 +31,7 @@
 #include "modbus_map.h"
 #include "racktel/driver.h"
 #include "support/backoff.h"
+#include "support/config_keys.h"
 #include "support/device_keys.h"
 #include "support/listed_sensor.h"
 #include "support/single_group.h"
@@ -108,13 +109,7 @@ int modbus_open(const racktel_host* host, const racktel_config* config, std::uin
     auto inst = std::make_unique<instance>();
     inst->host = host;
     bool ok = true;
-    std::int64_t timeout_ms = inst->timeout.count();
-    if (config->get_duration_ms(config->ctx, "timeout", &timeout_ms) < 0) ok = false;
-    if (timeout_ms < 10 || timeout_ms > 60000) {
-      config->error(config->ctx, "timeout", "expected a duration from 10ms to 60s");
-      ok = false;
-    }
-    inst->timeout = std::chrono::milliseconds(timeout_ms);
+    ok = drivers::read_duration(config, "timeout", 10, 60000, "a duration from 10ms to 60s", inst->timeout) && ok;
     const int count = config->array_size(config->ctx, "devices");
     if (count <= 0) {
       config->error(config->ctx, "devices", "expected [[drivers.devices]] tables: name, address, profile");

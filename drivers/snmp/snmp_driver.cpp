@@ -46,6 +46,7 @@
 #include "racktel/driver.h"
 #include "snmp_profile.h"
 #include "support/backoff.h"
+#include "support/config_keys.h"
 #include "support/device_keys.h"
 #include "support/secret_file.h"
 #include "support/single_group.h"
@@ -292,33 +293,15 @@ int snmp_open_instance(const racktel_host* host, const racktel_config* config, s
     auto inst = std::make_unique<instance>();
     inst->host = host;
     bool ok = true;
-    std::int64_t timeout_ms = inst->timeout.count();
-    if (config->get_duration_ms(config->ctx, "timeout", &timeout_ms) < 0) ok = false;
-    if (timeout_ms < 10 || timeout_ms > 60000) {
-      config->error(config->ctx, "timeout", "expected a duration from 10ms to 60s");
-      ok = false;
-    }
-    inst->timeout = std::chrono::milliseconds(timeout_ms);
+    ok = drivers::read_duration(config, "timeout", 10, 60000, "a duration from 10ms to 60s", inst->timeout) && ok;
     std::int64_t number = inst->retries;
-    if (config->get_int(config->ctx, "retries", &number) < 0) ok = false;
-    if (number < 0 || number > 5) {
-      config->error(config->ctx, "retries", "expected 0 to 5 retransmissions");
-      ok = false;
-    }
+    ok = drivers::read_int(config, "retries", 0, 5, "0 to 5 retransmissions", number) && ok;
     inst->retries = static_cast<int>(number);
     number = inst->max_repetitions;
-    if (config->get_int(config->ctx, "max_repetitions", &number) < 0) ok = false;
-    if (number < 1 || number > 100) {
-      config->error(config->ctx, "max_repetitions", "expected 1 to 100 rows per GETBULK request");
-      ok = false;
-    }
+    ok = drivers::read_int(config, "max_repetitions", 1, 100, "1 to 100 rows per GETBULK request", number) && ok;
     inst->max_repetitions = static_cast<std::uint32_t>(number);
     number = static_cast<std::int64_t>(inst->max_rows);
-    if (config->get_int(config->ctx, "max_rows", &number) < 0) ok = false;
-    if (number < 1 || number > 100000) {
-      config->error(config->ctx, "max_rows", "expected 1 to 100000 rows per table");
-      ok = false;
-    }
+    ok = drivers::read_int(config, "max_rows", 1, 100000, "1 to 100000 rows per table", number) && ok;
     inst->max_rows = static_cast<std::size_t>(number);
     const int count = config->array_size(config->ctx, "devices");
     if (count <= 0) {

@@ -189,6 +189,22 @@ def stop_process(process, timeout=15):
             process.wait()
 
 
+def check_config(tmp_path, drivers, extra=""):
+    """`racktel check-config` on an agent configuration with these [[drivers]] (and [agent] `extra`)."""
+    config = tmp_path / "check.toml"
+    config.write_text(f"""
+[agent]
+site = "lab"
+rack = "r01"
+state_dir = "{tmp_path / 'state'}"
+{extra}
+[mqtt]
+brokers = ["tcp://127.0.0.1:1"]
+{drivers}
+""")
+    return subprocess.run([str(CLI), "check-config", str(config)], capture_output=True, text=True)
+
+
 def exec_driver(name, shell, interval="1s", extra=""):
     """A [[drivers]] table for the exec driver reading InfluxDB line protocol from a shell command."""
     return f'''

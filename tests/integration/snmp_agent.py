@@ -137,14 +137,10 @@ rouser {V3_USER} priv
         self.process.send_signal(signal.SIGCONT)
 
     def stop(self):
+        from conftest import stop_process  # not at the top: snmpd runs this file as its handler
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.send_signal(signal.SIGCONT)  # a paused process would not hear SIGTERM
+        stop_process(self.process)
 
 
 if __name__ == "__main__":

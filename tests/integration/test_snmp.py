@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI, SOURCE, wait_for
+from conftest import CLI, SOURCE, check_config, wait_for
 from snmp_agent import COMMUNITY, V3_AUTH, V3_PRIV, V3_USER, SnmpAgent
 
 APC = SOURCE / "config" / "profiles" / "snmp-apc-rpdu2.toml"
@@ -175,21 +175,6 @@ def test_a_wrong_community_and_a_device_that_stops_answering(start_agent, snmp_a
     wait_for(lambda: agent.sensors()["power/pdu-a.outlet.1.power"]["status"] == "ok", timeout=30,
              what="the device read again")
     assert "pdu-a answers again" in agent.log_text()
-
-
-def check_config(tmp_path, drivers, extra=""):
-    config = tmp_path / "check.toml"
-    config.write_text(f"""
-[agent]
-site = "lab"
-rack = "r01"
-state_dir = "{tmp_path / 'state'}"
-{extra}
-[mqtt]
-brokers = ["tcp://127.0.0.1:1"]
-{drivers}
-""")
-    return subprocess.run([str(CLI), "check-config", str(config)], capture_output=True, text=True)
 
 
 def test_config_errors_name_their_line_and_strict_security_refuses_v2c(tmp_path):
