@@ -36,6 +36,7 @@
 
 #include "racktel/driver.h"
 #include "support/secret_file.h"
+#include "support/sensor_states.h"
 #include "support/single_group.h"
 #include "redfish_discovery.h"
 #include "redfish_model.h"
@@ -550,6 +551,7 @@ int redfish_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info)
   info->crit_low = d.crit_low;
   info->crit_high = d.crit_high;
   info->group = 0;
+  racktel::drivers::set_state_words(info, d.states);
   return RACKTEL_DRIVER_OK;
 }
 

@@ -25,6 +25,10 @@ struct sensor_def {
   double warn_low = NAN, warn_high = NAN, crit_low = NAN, crit_high = NAN;
   std::string uri;       // the resource holding the value
   std::string pointer;   // JSON pointer to the value in it: "/Reading", "/Temperatures/2/ReadingCelsius"
+  // A state read from a string ("DetectorState": "Critical"): the words and
+  // their values, and the sensor's "0=ok,1=warning,2=critical". Empty for numbers.
+  std::vector<std::pair<std::string, double>> words;
+  std::string states;
 };
 
 // Links of a collection's members ("Members": [{"@odata.id": ...}]); members
@@ -52,8 +56,31 @@ std::vector<sensor_def> from_legacy_thermal(const std::string& chassis, const js
 std::vector<sensor_def> from_legacy_power(const std::string& chassis, const json::value& power, const std::string& uri);
 // ThermalSubsystem/ThermalMetrics (TemperatureReadingsCelsius) and a PowerSupply's Metrics.
 std::vector<sensor_def> from_thermal_metrics(const std::string& chassis, const json::value& metrics, const std::string& uri);
-std::vector<sensor_def> from_power_supply_metrics(const std::string& chassis, const std::string& supply,
-                                                  const json::value& metrics, const std::string& uri);
+// `owner` prefixes the ids ("Shelf0" -> "Shelf0.psu_PSU3.input_power"); `owner_location` the labels.
+std::vector<sensor_def> from_power_supply_metrics(const std::string& owner, const std::string& owner_location,
+                                                  const std::string& supply, const json::value& metrics,
+                                                  const std::string& uri);
+// ThermalSubsystem's Fans members: SpeedPercent (Reading, and SpeedRPM when given).
+std::vector<sensor_def> from_fan(const std::string& chassis, const std::string& fan, const json::value& doc,
+                                 const std::string& uri);
+
+// The rack's equipment (PowerEquipment, ThermalEquipment): resources whose
+// quantities are excerpts, {"Reading": 12.3}, under well-known property names.
+// Which names a resource is read for:
+enum class equipment_part : std::uint8_t {
+  distribution_metrics,  // PowerDistributionMetrics: PowerWatts, EnergykWh, ...
+  circuit,               // Mains, Branches, Feeders, Subfeeds: CurrentAmps, Voltage, PowerWatts, EnergykWh, FrequencyHz
+  outlet,                // the same quantities per outlet
+  coolant_connector,     // a CDU loop: supply/return/delta temperature and pressure, flow
+  pump,                  // PumpSpeedPercent (and SpeedRPM)
+  reservoir,             // FluidLevelPercent, FluidLevelStatus
+  leak_detector,         // DetectorState: OK, Warning, Critical
+  environment_metrics,   // TemperatureCelsius, HumidityPercent, PowerWatts, EnergykWh
+};
+// Sensors "<prefix>.<quantity>" named "<name> <quantity>" at `location`, one
+// for each quantity the resource has (present, even when null).
+std::vector<sensor_def> from_equipment(equipment_part part, const std::string& prefix, const std::string& name,
+                                       const std::string& location, const json::value& doc, const std::string& uri);
 
 // Indexes fetched documents by URI, including the members of an expanded collection.
 using document_index = std::map<std::string, const json::value*>;

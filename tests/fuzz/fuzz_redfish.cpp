@@ -35,8 +35,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto more = (*f)("c", d, "/s");
       defs.insert(defs.end(), more.begin(), more.end());
     }
-    auto psu = from_power_supply_metrics("c", "p", d, "/s");
+    auto psu = from_power_supply_metrics("c", "chassis=c", "p", d, "/s");
     defs.insert(defs.end(), psu.begin(), psu.end());
+    auto fan = from_fan("c", "f", d, "/s");
+    defs.insert(defs.end(), fan.begin(), fan.end());
+    for (auto part : {equipment_part::distribution_metrics, equipment_part::circuit, equipment_part::outlet,
+                      equipment_part::coolant_connector, equipment_part::pump, equipment_part::reservoir,
+                      equipment_part::leak_detector, equipment_part::environment_metrics}) {
+      auto more = from_equipment(part, "e", "e", "cdu=e", d, "/s");
+      defs.insert(defs.end(), more.begin(), more.end());
+    }
     document_index index;
     index_document("/s", d, index);
     for (const auto& def : defs) (void)value_of(def, index);

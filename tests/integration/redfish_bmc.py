@@ -81,9 +81,98 @@ def tray_tree(expand=True):
     return tree
 
 
+def excerpt(**readings):
+    return {k: {"Reading": v} for k, v in readings.items()}
+
+
+def equipment_tree():
+    """The rack's equipment, as a rack manager's Redfish service lists it:
+    PowerEquipment with a rack PDU (mains, branches, outlets; one outlet listed
+    twice) and a power shelf (two PSUs with rails), ThermalEquipment with a
+    CDU (primary and secondary loops, pumps, a reservoir, leak detectors), and
+    a chassis whose sensors lack ReadingType or give only user thresholds."""
+    pe, te = "/redfish/v1/PowerEquipment", "/redfish/v1/ThermalEquipment"
+    tree = {pe: {"RackPDUs": {"@odata.id": pe + "/RackPDUs"}, "PowerShelves": {"@odata.id": pe + "/PowerShelves"}},
+            te: {"CDUs": {"@odata.id": te + "/CDUs"}}}
+    pdu = pe + "/RackPDUs/PDU-A"
+    tree[pe + "/RackPDUs"] = {"Members": [{"@odata.id": pdu}]}
+    tree[pdu] = {"@odata.id": pdu, "Id": "PDU-A", "Name": "rack PDU A", "Metrics": {"@odata.id": pdu + "/Metrics"},
+                 "Mains": {"@odata.id": pdu + "/Mains"}, "Branches": {"@odata.id": pdu + "/Branches"},
+                 "Outlets": {"@odata.id": pdu + "/Outlets"}}
+    tree[pdu + "/Metrics"] = excerpt(PowerWatts=8650, EnergykWh=1234.5)
+    tree[pdu + "/Mains"] = {"Members": [{"@odata.id": pdu + "/Mains/AC1"}]}
+    tree[pdu + "/Mains/AC1"] = {"@odata.id": pdu + "/Mains/AC1", "Id": "AC1",
+                                **excerpt(CurrentAmps=37.6, Voltage=230.1, PowerWatts=8650, FrequencyHz=50.01)}
+    tree[pdu + "/Branches"] = {"Members": [{"@odata.id": f"{pdu}/Branches/CB{i}"} for i in (1, 2)]}
+    for i in (1, 2):
+        tree[f"{pdu}/Branches/CB{i}"] = {"@odata.id": f"{pdu}/Branches/CB{i}", "Id": f"CB{i}",
+                                         **excerpt(CurrentAmps=18.0 + i, PowerWatts=4100 + i)}
+    outlets = [f"{pdu}/Outlets/A{i}" for i in range(1, 6)]
+    tree[pdu + "/Outlets"] = {"Members": [{"@odata.id": o} for o in outlets + [outlets[0]]]}  # A1 twice
+    for i, o in enumerate(outlets, 1):
+        tree[o] = {"@odata.id": o, "Id": f"A{i}", **excerpt(CurrentAmps=4.0 + i / 10, Voltage=230.0, PowerWatts=900 + i,
+                                                            EnergykWh=10.0 * i)}
+    shelf = pe + "/PowerShelves/Shelf-1"
+    tree[pe + "/PowerShelves"] = {"Members": [{"@odata.id": shelf}]}
+    tree[shelf] = {"@odata.id": shelf, "Id": "Shelf-1", "PowerSupplies": {"@odata.id": shelf + "/PowerSupplies"}}
+    tree[shelf + "/PowerSupplies"] = {"Members": [{"@odata.id": f"{shelf}/PowerSupplies/PSU{i}"} for i in (1, 2)]}
+    for i in (1, 2):
+        base = f"{shelf}/PowerSupplies/PSU{i}"
+        tree[base] = {"@odata.id": base, "Id": f"PSU{i}", "Metrics": {"@odata.id": base + "/Metrics"}}
+        tree[base + "/Metrics"] = {**excerpt(InputPowerWatts=3100 + i, OutputPowerWatts=3000 + i, EnergykWh=500.0,
+                                             FrequencyHz=50.0),
+                                   "RailVoltage": [{"Reading": 54.1}], "RailCurrentAmps": [{"Reading": 55.5}]}
+    cdu = te + "/CDUs/CDU-1"
+    tree[te + "/CDUs"] = {"Members": [{"@odata.id": cdu}]}
+    tree[cdu] = {"@odata.id": cdu, "Id": "CDU-1", "Name": "CDU 1",
+                 "PrimaryCoolantConnectors": {"@odata.id": cdu + "/PrimaryCoolantConnectors"},
+                 "SecondaryCoolantConnectors": {"@odata.id": cdu + "/SecondaryCoolantConnectors"},
+                 "Pumps": {"@odata.id": cdu + "/Pumps"}, "Reservoirs": {"@odata.id": cdu + "/Reservoirs"},
+                 "LeakDetection": {"@odata.id": cdu + "/LeakDetection"}}
+    for loop, supply, ret in (("Primary", 18.0, 26.5), ("Secondary", 30.0, 41.5)):
+        coll = f"{cdu}/{loop}CoolantConnectors"
+        tree[coll] = {"Members": [{"@odata.id": coll + "/1"}]}
+        tree[coll + "/1"] = {"@odata.id": coll + "/1", "Id": "1",
+                             **excerpt(SupplyTemperatureCelsius=supply, ReturnTemperatureCelsius=ret,
+                                       FlowLitersPerMinute=140.0, DeltaPressurekPa=85.0)}
+    tree[cdu + "/Pumps"] = {"Members": [{"@odata.id": f"{cdu}/Pumps/{i}"} for i in (1, 2)]}
+    for i in (1, 2):
+        tree[f"{cdu}/Pumps/{i}"] = {"@odata.id": f"{cdu}/Pumps/{i}", "Id": str(i),
+                                    "PumpSpeedPercent": {"Reading": 60 + i, "SpeedRPM": 3000 + i}}
+    tree[cdu + "/Reservoirs"] = {"Members": [{"@odata.id": cdu + "/Reservoirs/1"}]}
+    tree[cdu + "/Reservoirs/1"] = {"@odata.id": cdu + "/Reservoirs/1", "Id": "1",
+                                   "FluidLevelPercent": {"Reading": 82}, "FluidLevelStatus": "OK"}
+    tree[cdu + "/LeakDetection"] = {"LeakDetectors": {"@odata.id": cdu + "/LeakDetection/LeakDetectors"}}
+    tree[cdu + "/LeakDetection/LeakDetectors"] = {
+        "Members": [{"@odata.id": f"{cdu}/LeakDetection/LeakDetectors/{d}"} for d in ("Tray3", "Manifold")]}
+    for d, state in (("Tray3", "OK"), ("Manifold", "Critical")):
+        tree[f"{cdu}/LeakDetection/LeakDetectors/{d}"] = {"@odata.id": f"{cdu}/LeakDetection/LeakDetectors/{d}",
+                                                          "Id": d, "DetectorState": state}
+    # A chassis of sensors without ReadingType (kind from ReadingUnits) and with user thresholds only.
+    rm = "/redfish/v1/Chassis/RackManager"
+    tree[rm] = {"Id": "RackManager", "Sensors": {"@odata.id": rm + "/Sensors"}}
+    sensors = [{"@odata.id": rm + "/Sensors/RackEnergy", "Id": "RackEnergy", "Name": "rack energy",
+                "ReadingUnits": "kW.h", "Reading": 4321.5},
+               {"@odata.id": rm + "/Sensors/Inlet", "Id": "Inlet", "Name": "rack inlet", "ReadingUnits": "Cel",
+                "Reading": 24.0, "Thresholds": {"UpperCautionUser": {"Reading": 32}, "UpperFatal": {"Reading": 45}}},
+               {"@odata.id": rm + "/Sensors/Odd", "Id": "Odd", "Name": "odd unit", "ReadingUnits": "mm",
+                "Reading": 3}]
+    tree[rm + "/Sensors"] = {"Members": [{"@odata.id": s["@odata.id"]} for s in sensors]}
+    for s in sensors:
+        tree[s["@odata.id"]] = s
+    return tree
+
+
 class RedfishBMC:
-    def __init__(self, cert, key, users=None, expand=True):
+    def __init__(self, cert, key, users=None, expand=True, equipment=False, page_size=None):
         self.tree = tray_tree(expand)
+        if equipment:
+            self.tree.update(equipment_tree())
+            root = self.tree["/redfish/v1"]
+            root["PowerEquipment"] = {"@odata.id": "/redfish/v1/PowerEquipment"}
+            root["ThermalEquipment"] = {"@odata.id": "/redfish/v1/ThermalEquipment"}
+            self.tree["/redfish/v1/Chassis"]["Members"].append({"@odata.id": "/redfish/v1/Chassis/RackManager"})
+        self.page_size = page_size  # collections longer than this come in pages (Members@odata.nextLink)
         self.expand = expand
         self.users = users if users is not None else {"racktel": "bmc-secret"}
         self.sessions = {}
@@ -140,7 +229,17 @@ class RedfishBMC:
                 if doc is None:
                     return self.reply(404, {"error": "not found"})
                 doc = copy.deepcopy(doc)
-                if "$expand" in urllib.parse.unquote(url.query) and bmc.expand and "Members" in doc:
+                query = urllib.parse.unquote(url.query)
+                expanded = "$expand" in query and bmc.expand
+                if bmc.page_size and "Members" in doc and len(doc["Members"]) > bmc.page_size:
+                    params = dict(urllib.parse.parse_qsl(url.query))
+                    skip = int(params.get("$skip", 0))
+                    rest = doc["Members"][skip + bmc.page_size:]
+                    doc["Members"] = doc["Members"][skip:skip + bmc.page_size]
+                    if rest:
+                        doc["Members@odata.nextLink"] = (f"{path}?$skip={skip + bmc.page_size}" +
+                                                         ("&$expand=.($levels=1)" if expanded else ""))
+                if expanded and "Members" in doc:
                     doc["Members"] = [copy.deepcopy(bmc.tree.get(m["@odata.id"], m)) for m in doc["Members"]]
                 return self.reply(200, doc)
 

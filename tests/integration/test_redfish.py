@@ -42,7 +42,7 @@ def bmcs(certificates):
         b.stop()
 
 
-def redfish_driver(certificates, *bmc_entries, extra=""):
+def redfish_driver(certificates, *bmc_entries, extra="", interval="1s"):
     tables = "".join(f'\n[[drivers.bmcs]]\nname = "{name}"\nurl = "{url}"\n{more}' for name, url, more in bmc_entries)
     secret = certificates / "bmc-password"
     secret.write_text("bmc-secret\n")  # credentials from a file, as on a controller
@@ -50,7 +50,7 @@ def redfish_driver(certificates, *bmc_entries, extra=""):
 [[drivers]]
 name = "bmc"
 type = "redfish"
-interval = "1s"
+interval = "{interval}"
 username = "racktel"
 password_file = "{secret}"
 ca_file = "{certificates / 'ca.pem'}"
@@ -253,5 +253,44 @@ def test_bmc_connections_are_close_on_exec(tmp_path, broker, collector, bmcs, ce
         sockets = {fd: t for fd, (flags, t) in descriptors.items() if "socket:" in t}
         assert len(sockets) >= 3, "the broker, status and BMC sockets"
         assert not {fd: t for fd, (flags, t) in descriptors.items() if fd > 2 and not flags & O_CLOEXEC}
+    finally:
+        agent.stop()
+
+
+@pytest.mark.parametrize("expand", [True, False])
+def test_the_racks_equipment_pdus_shelves_and_cdus(tmp_path, broker, collector, bmcs, certificates, expand):
+    """PowerEquipment and ThermalEquipment from a rack manager's service, collections in pages of 2."""
+    bmc = bmcs(equipment=True, page_size=2, expand=expand)
+    c = collector()
+    (tmp_path / "a").mkdir()
+    # 40-odd resources a poll from a Python server: a longer interval than the trays' tests.
+    agent = Agent(tmp_path / "a", broker, redfish_driver(certificates, ("rack", bmc.url, ""), interval="4s")).start()
+    try:
+        wait_for(lambda: agent.status()["catalog"]["sensors"] > 0, timeout=30, what="discovery")
+        c.wait_batches(2)
+        catalog = max(c.catalogs().values(), key=lambda cat: len(cat.sensors))
+        by_id = {s.id: s for s in catalog.sensors}
+        where = {i: {(l.key, l.value) for l in s.location} for i, s in by_id.items()}
+        assert where["rack.PDU-A.outlet_A5.power"] >= {("pdu", "PDU-A"), ("outlet", "A5")}, "paged, all five"
+        assert where["rack.PDU-A.branch_CB2.current"] >= {("pdu", "PDU-A"), ("branch", "CB2")}
+        assert by_id["rack.PDU-A.mains_AC1.frequency"].unit == "Hz"
+        assert sum(1 for i in by_id if i.startswith("rack.PDU-A.outlet_A1.")) == 4, "A1 listed twice, read once"
+        assert where["rack.Shelf-1.psu_PSU2.rail0_voltage"] >= {("shelf", "Shelf-1"), ("psu", "PSU2"), ("rail", "0")}
+        assert where["rack.CDU-1.secondary_1.return_temp"] >= {("cdu", "CDU-1"), ("loop", "secondary")}
+        assert by_id["rack.CDU-1.pump_2.rpm"].unit == "RPM"
+        assert by_id["rack.CDU-1.leak_Manifold.state"].kind == 10  # a state: 0=ok, 1=warning, 2=critical
+        assert by_id["rack.RackManager.RackEnergy"].unit == "J", "kind from ReadingUnits"
+        assert by_id["rack.RackManager.Odd"].unit == "mm", "an unknown unit is kept"
+        assert by_id["rack.RackManager.Inlet"].warn_high == 32 and by_id["rack.RackManager.Inlet"].crit_high == 45
+        assert "rack.Tray0.TPU0Temp" in by_id, "the trays' chassis are read as before"
+        wait_for(lambda: latest(c).get("bmc/rack.PDU-A.outlet_A5.power", (None,))[0] == "ok", timeout=30,
+                 what="equipment values")
+        values = latest(c)
+        assert values["bmc/rack.PDU-A.outlet_A5.power"][1] == 905
+        assert values["bmc/rack.PDU-A.energy"][1] == pytest.approx(1234.5 * 3.6e6)
+        assert values["bmc/rack.CDU-1.secondary_1.flow"][1] == 140
+        assert values["bmc/rack.CDU-1.leak_Manifold.state"] == ("ok", 2)
+        assert values["bmc/rack.CDU-1.leak_Tray3.state"] == ("ok", 0)
+        assert values["bmc/rack.RackManager.RackEnergy"][1] == pytest.approx(4321.5 * 3.6e6)
     finally:
         agent.stop()

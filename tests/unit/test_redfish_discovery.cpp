@@ -152,3 +152,77 @@ TEST_CASE("with $expand, members without @odata.id are skipped and the rest used
   CHECK(w.result.sensors[1].id == "T1.Temp");  // fell back to fetching the members one by one
   CHECK(has_problem(w.result, "a member without a string \"@odata.id\""));
 }
+
+TEST_CASE("collections are followed page by page (Members@odata.nextLink), a loop of pages ends") {
+  tree t = two_trays();
+  t["/redfish/v1/Chassis/T0/Sensors"] = R"({"Members": [{"@odata.id": "/redfish/v1/Chassis/T0/Sensors/Temp"}],
+      "Members@odata.nextLink": "/redfish/v1/Chassis/T0/Sensors?$skip=1"})";
+  t["/redfish/v1/Chassis/T0/Sensors?$skip=1"] = R"({"Members": [{"@odata.id": "/redfish/v1/Chassis/T0/Sensors/Power"}],
+      "Members@odata.nextLink": "/redfish/v1/Chassis/T0/Sensors"})";  // back to the first: a loop
+  t["/redfish/v1/Chassis/T0/Sensors/Power"] = R"({"Id": "Power", "ReadingType": "Power", "Reading": 700})";
+  const walked w = discover(t);
+  REQUIRE(w.result.complete());
+  REQUIRE(w.result.sensors.size() == 3);
+  CHECK(w.result.sensors[1].id == "T0.Power");
+}
+
+TEST_CASE("resources are told apart by @odata.id: two chassis with one Id, a member listed twice") {
+  tree t = two_trays();
+  t["/redfish/v1/Chassis/T1"] = R"({"Id": "T0", "Sensors": {"@odata.id": "/redfish/v1/Chassis/T1/Sensors"}})";
+  t["/redfish/v1/Chassis/T1/Sensors"] = R"({"Members": [{"@odata.id": "/redfish/v1/Chassis/T1/Sensors/Temp"},
+      {"@odata.id": "/redfish/v1/Chassis/T1/Sensors/Temp"}]})";
+  const walked w = discover(t);
+  REQUIRE(w.result.complete());
+  REQUIRE(w.result.sensors.size() == 2);
+  CHECK(w.result.sensors[0].id == "T0.Temp");
+  CHECK(w.result.sensors[1].id == "T1.Temp");  // named by its URI, not by the Id it shares
+  CHECK(w.result.poll_uris.size() == 2);  // the member listed twice is read once
+  CHECK(w.result.problems.empty());
+}
+
+TEST_CASE("PowerEquipment and ThermalEquipment: PDUs, power shelves and CDUs") {
+  tree t;
+  t["/redfish/v1"] = R"({"PowerEquipment": {"@odata.id": "/redfish/v1/PowerEquipment"},
+                         "ThermalEquipment": {"@odata.id": "/redfish/v1/ThermalEquipment"}})";
+  t["/redfish/v1/PowerEquipment"] = R"({"RackPDUs": {"@odata.id": "/pe/pdus"}, "PowerShelves": {"@odata.id": "/pe/shelves"}})";
+  t["/pe/pdus"] = R"({"Members": [{"@odata.id": "/pe/pdus/1"}]})";
+  t["/pe/pdus/1"] = R"({"Id": "1", "Name": "PDU A", "Metrics": {"@odata.id": "/pe/pdus/1/m"},
+      "Mains": {"@odata.id": "/pe/pdus/1/mains"}, "Outlets": {"@odata.id": "/pe/pdus/1/outlets"}})";
+  t["/pe/pdus/1/m"] = R"({"PowerWatts": {"Reading": 9000}, "EnergykWh": {"Reading": 100}})";
+  t["/pe/pdus/1/mains"] = R"({"Members": [{"@odata.id": "/pe/pdus/1/mains/AC1"}]})";
+  t["/pe/pdus/1/mains/AC1"] = R"({"Id": "AC1", "CurrentAmps": {"Reading": 39}, "Voltage": {"Reading": 230}})";
+  t["/pe/pdus/1/outlets"] = R"({"Members": [{"@odata.id": "/pe/pdus/1/outlets/A1"}, {"@odata.id": "/pe/pdus/1/outlets/A2"}]})";
+  t["/pe/pdus/1/outlets/A1"] = R"({"Id": "A1", "PowerWatts": {"Reading": 950}})";
+  t["/pe/pdus/1/outlets/A2"] = R"({"Id": "A2", "PowerWatts": {"Reading": null}})";
+  t["/pe/shelves"] = R"({"Members": [{"@odata.id": "/pe/shelves/S1"}]})";
+  t["/pe/shelves/S1"] = R"({"Id": "S1", "PowerSupplies": {"@odata.id": "/pe/shelves/S1/psus"}})";
+  t["/pe/shelves/S1/psus"] = R"({"Members": [{"@odata.id": "/pe/shelves/S1/psus/P1"}]})";
+  t["/pe/shelves/S1/psus/P1"] = R"({"Id": "P1", "Metrics": {"@odata.id": "/pe/shelves/S1/psus/P1/m"}})";
+  t["/pe/shelves/S1/psus/P1/m"] = R"({"OutputPowerWatts": {"Reading": 3000}})";
+  t["/redfish/v1/ThermalEquipment"] = R"({"CDUs": {"@odata.id": "/te/cdus"}})";
+  t["/te/cdus"] = R"({"Members": [{"@odata.id": "/te/cdus/1"}]})";
+  t["/te/cdus/1"] = R"({"Id": "1", "SecondaryCoolantConnectors": {"@odata.id": "/te/cdus/1/sec"},
+      "Pumps": {"@odata.id": "/te/cdus/1/pumps"}, "LeakDetection": {"@odata.id": "/te/cdus/1/leak"}})";
+  t["/te/cdus/1/sec"] = R"({"Members": [{"@odata.id": "/te/cdus/1/sec/S1"}]})";
+  t["/te/cdus/1/sec/S1"] = R"({"Id": "S1", "SupplyTemperatureCelsius": {"Reading": 31}, "FlowLitersPerMinute": {"Reading": 140}})";
+  t["/te/cdus/1/pumps"] = R"({"Members": [{"@odata.id": "/te/cdus/1/pumps/1"}]})";
+  t["/te/cdus/1/pumps/1"] = R"({"Id": "1", "PumpSpeedPercent": {"Reading": 70, "SpeedRPM": 3200}})";
+  t["/te/cdus/1/leak"] = R"({"LeakDetectors": {"@odata.id": "/te/cdus/1/leak/d"}})";
+  t["/te/cdus/1/leak/d"] = R"({"Members": [{"@odata.id": "/te/cdus/1/leak/d/Tray3"}]})";
+  t["/te/cdus/1/leak/d/Tray3"] = R"({"Id": "Tray3", "DetectorState": "OK"})";
+  const walked w = discover(t);
+  REQUIRE(w.result.complete());
+  CHECK(w.result.fatal.empty());
+  std::map<std::string, std::string> where;
+  for (const auto& s : w.result.sensors) where[s.id] = s.location;
+  CHECK(where.at("1.power") == "pdu=1");
+  CHECK(where.at("1.mains_AC1.current") == "pdu=1,mains=AC1");
+  CHECK(where.at("1.outlet_A1.power") == "pdu=1,outlet=A1");
+  CHECK(where.count("1.outlet_A2.power") == 1);  // null now, present: a sensor
+  CHECK(where.at("S1.psu_P1.output_power") == "shelf=S1,psu=P1");
+  // The CDU "1" shares its Id with the PDU "1": named by its URI's end, numbered.
+  CHECK(where.at("1_2.secondary_S1.flow") == "cdu=1_2,loop=secondary,connector=S1");
+  CHECK(where.at("1_2.pump_1.rpm") == "cdu=1_2,pump=1");
+  CHECK(where.at("1_2.leak_Tray3.state") == "cdu=1_2,leak_detector=Tray3");
+  CHECK(w.result.problems.empty());
+}
