@@ -3,11 +3,11 @@
 one instance of the driver with N devices read each second, against real
 servers (net-snmp's snmpd with the APC rPDU2 profile's tables, a 24-outlet
 PDU per device; pymodbus with the generic CDU profile; ipmi_sim with 24
-sensor records). Prints readings/s,
+sensor records; HTTPS Redfish services with the test service's tray tree). Prints readings/s,
 the agent's CPU (% of one core) and resident memory, and the requests each
 device needs per read. A benchmark: it asserts nothing.
 
-    bench/driver_devices.py --driver snmp|modbus|ipmi [--devices 16] [--seconds 30] [--build build/release]
+    bench/driver_devices.py --driver snmp|modbus|ipmi|redfish [--devices 16] [--seconds 30] [--build build/release]
 """
 
 import argparse
@@ -92,9 +92,34 @@ def ipmi_devices(work, count):
                    f'password_file = "{secret}"\n{tables}')
 
 
+def redfish_devices(work, count):
+    """N HTTPS Redfish services (the test service's tray tree: a Sensors collection with $expand, legacy
+    Thermal and Power, the subsystem schemas), each in this process, with a certificate for 127.0.0.1."""
+    from redfish_bmc import RedfishBMC
+    pki = work / "pki"
+    pki.mkdir()
+
+    def openssl(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True, cwd=pki)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=bench CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "bmc.key", "-out", "bmc.csr", "-subj", "/CN=bmc")
+    (pki / "bmc.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "bmc.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            "bmc.pem", "-days", "2", "-extfile", "bmc.ext")
+    secret = pki / "password"
+    secret.write_text("bmc-secret\n")
+    secret.chmod(0o600)
+    bmcs = [RedfishBMC(str(pki / "bmc.pem"), str(pki / "bmc.key")) for _ in range(count)]
+    tables = "".join(f'\n[[drivers.bmcs]]\nname = "tray{i}"\nurl = "{b.url}"\n' for i, b in enumerate(bmcs))
+    return bmcs, (f'[[drivers]]\nname = "bench"\ntype = "redfish"\ninterval = "1s"\nusername = "racktel"\n'
+                  f'password_file = "{secret}"\nca_file = "{pki / "ca.pem"}"\n{tables}')
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--driver", choices=["snmp", "modbus", "ipmi"], required=True)
+    parser.add_argument("--driver", choices=["snmp", "modbus", "ipmi", "redfish"], required=True)
     parser.add_argument("--devices", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--build", default=str(ROOT / "build" / "release"))
@@ -110,7 +135,7 @@ def main():
     (work / "agent").mkdir()
     broker = Broker(work / "broker")
     broker.start()
-    setup = {"snmp": snmp_devices, "modbus": modbus_devices, "ipmi": ipmi_devices}[args.driver]
+    setup = {"snmp": snmp_devices, "modbus": modbus_devices, "ipmi": ipmi_devices, "redfish": redfish_devices}[args.driver]
     servers, drivers = setup(work, args.devices)
     agent = Agent(work / "agent", broker, drivers).start()
     try:
@@ -132,6 +157,9 @@ def main():
         print(f"  agent CPU {cpu:.2f} % of one core, RSS {rss_kib(agent.process.pid) / 1024:.1f} MiB")
         if requests:
             print(f"  requests per device per read: {', '.join(map(str, requests))}")
+        elif args.driver == "redfish":
+            polls = sum(b.requests for b in servers) / max(1, reads + 5) / len(servers)
+            print(f"  requests per BMC per read: {polls:.1f} (server-side count, discovery included)")
         elif args.driver == "ipmi":
             print("  requests per BMC per read: a session (4 exchanges to open, 1 to close) and one per sensor "
                   "record (24)")
@@ -141,7 +169,7 @@ def main():
     finally:
         agent.stop()
         for s in servers:
-            s.stop() if hasattr(s, "stop") else stop_process(s)
+            s.stop() if hasattr(s, "stop") else stop_process(s)  # snmpd, ipmi_sim and Redfish services stop themselves
         broker.stop()
 
 
