@@ -48,6 +48,8 @@ class agent {
   status_report report(const report_request& request = {}) const;
   // Every sensor (matching a --match glob) with its newest reading and limits.
   std::vector<sensor_report> sensor_reports(const std::string& match) const;
+  // The newest reading of each of catalog().sensors, index for index (for /metrics).
+  const std::vector<latest_reading>& latest_readings() const { return latest_.entries(); }
   const sensor_catalog& catalog() const { return catalog_; }
   // Groups allowed to change the agent over the status socket (reloadable).
   const std::vector<unsigned>& control_gids() const { return config_.control_gids; }

@@ -15,31 +15,6 @@ bool valid_header_name(const std::string& name) {
   });
 }
 
-// "127.0.0.1:9464" or "[::1]:0": an address (not a name) and a port, 0 for any.
-bool valid_listen_address(const std::string& text) {
-  const std::size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6) return false;
-  const std::string port = text.substr(colon + 1);
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || std::stoul(port) > 65535) {
-    return false;
-  }
-  std::string host = text.substr(0, colon);
-  if (host.starts_with("[") && host.ends_with("]")) {
-    host = host.substr(1, host.size() - 2);
-    return host.find(':') != std::string::npos &&
-           std::all_of(host.begin(), host.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
-  }
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.') {
-      ++dots;
-    } else if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return dots == 3;
-}
-
 // One HTTP endpoint's table: url and how to authenticate and trust it.
 void read_endpoint(toml_reader& r, const toml::table& t, const std::string& where, endpoint_config& e) {
   r.reject_unknown(t, where,
@@ -205,18 +180,7 @@ ingest_config_result parse_document(const toml::table& root, const std::string& 
 
   if (const toml::table* t = r.sub_table(root, "http", false)) {
     r.reject_unknown(*t, "http", {"listen"});
-    if (const toml::node* node = t->get("listen")) {
-      const auto* list = node->as_array();
-      if (list == nullptr) r.error(*node, "expected \"listen\" to be a list of \"host:port\"");
-      for (std::size_t i = 0; list != nullptr && i < list->size(); ++i) {
-        const auto* s = list->get(i)->as_string();
-        if (s == nullptr || !valid_listen_address(s->get())) {
-          r.error(*list->get(i), "expected \"address:port\" such as \"127.0.0.1:9464\" or \"[::1]:9464\"");
-          continue;
-        }
-        c.listen.push_back(s->get());
-      }
-    }
+    read_listen_addresses(r, *t, c.listen);
   }
   result.config = std::move(c);
   return result;

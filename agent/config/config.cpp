@@ -44,6 +44,7 @@ std::vector<std::string> restart_only_differences(const agent_config& running, c
   if (running.driver_dir != next.driver_dir) out.emplace_back("driver_dir");
   if (!(running.mqtt == next.mqtt)) out.emplace_back("[mqtt]");
   if (!(running.spool == next.spool)) out.emplace_back("[spool]");
+  if (!(running.http == next.http)) out.emplace_back("[http]");
   return out;
 }
 
@@ -292,7 +293,11 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   agent_config config;
   config.source_file = source;
   reader r(source, result.errors, result.warnings);
-  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "drivers", "alarms"});
+  r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "http", "drivers", "alarms"});
+  if (const toml::table* http = r.sub_table(*document, "http", false)) {
+    r.reject_unknown(*http, "http", {"listen"});
+    read_listen_addresses(r, *http, config.http.listen);
+  }
   read_agent(r, *document, config);
   read_batch(r, *document, config.batch);
   read_spool(r, *document, config.spool);

@@ -86,6 +86,12 @@ struct batch_config {
   bool operator==(const batch_config&) const = default;
 };
 
+// [http]: the agent's read-only HTTP face (/metrics, /healthz, /readyz).
+struct http_config {
+  std::vector<std::string> listen;  // "127.0.0.1:9464"; none: no HTTP at all
+  bool operator==(const http_config&) const = default;
+};
+
 struct agent_config {
   std::string source_file;
   std::string site;
@@ -107,6 +113,7 @@ struct agent_config {
   batch_config batch;
   spool_config spool;
   mqtt_config mqtt;
+  http_config http;
   std::vector<driver_config> drivers;
   std::vector<alarm_rule> alarms;  // [[alarms]], in file order
 };

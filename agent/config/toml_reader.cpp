@@ -1,6 +1,9 @@
 #include "config/toml_reader.h"
 
+#include <algorithm>
+#include <cctype>
 #include <sstream>
+#include <string>
 #include <tuple>
 
 namespace racktel {
@@ -178,6 +181,46 @@ std::optional<std::string> read_config_text(const std::string& path, config_erro
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// "127.0.0.1:9464" or "[::1]:0": an address (not a name) and a port, 0 for any.
+bool valid_listen_address(const std::string& text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6) return false;
+  const std::string port = text.substr(colon + 1);
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || std::stoul(port) > 65535) {
+    return false;
+  }
+  std::string host = text.substr(0, colon);
+  if (host.starts_with("[") && host.ends_with("]")) {
+    host = host.substr(1, host.size() - 2);
+    return host.find(':') != std::string::npos &&
+           std::all_of(host.begin(), host.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+  }
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+void read_listen_addresses(toml_reader& r, const toml::table& table, std::vector<std::string>& out) {
+  const toml::node* node = table.get("listen");
+  if (node == nullptr) return;
+  const auto* list = node->as_array();
+  if (list == nullptr) r.error(*node, "expected \"listen\" to be a list of \"host:port\"");
+  for (std::size_t i = 0; list != nullptr && i < list->size(); ++i) {
+    const auto* s = list->get(i)->as_string();
+    if (s == nullptr || !valid_listen_address(s->get())) {
+      r.error(*list->get(i), "expected \"address:port\" such as \"127.0.0.1:9464\" or \"[::1]:9464\"");
+      continue;
+    }
+    out.push_back(s->get());
+  }
 }
 
 }  // namespace racktel

@@ -241,6 +241,11 @@ bool is_identifier(const std::string& s);
 // each has keys the other does not.
 enum class mqtt_role { agent, ingest };
 // Reads the keys of an [mqtt] table into `mqtt`; `default_client_id` unless `client_id` is given.
+// "127.0.0.1:9464" or "[::1]:0": an address (not a name) and a port, 0 for any.
+bool valid_listen_address(const std::string& text);
+// An [http] table's "listen": a list of such addresses, each checked.
+void read_listen_addresses(toml_reader& r, const toml::table& table, std::vector<std::string>& out);
+
 void read_mqtt_table(toml_reader& r, const toml::table& table, mqtt_config& mqtt, mqtt_role role,
                      const std::string& default_client_id);
 

@@ -30,8 +30,9 @@ def reachable(url, context=None, headers=None):
 
 
 class Prometheus:
-    def __init__(self, directory, tls=None, basic_auth=None):
-        """tls: (certificate, key, CA) files, to serve HTTPS; basic_auth: (user, bcrypt hash, password)."""
+    def __init__(self, directory, tls=None, basic_auth=None, scrape=()):
+        """tls: (certificate, key, CA) files, to serve HTTPS; basic_auth: (user, bcrypt hash, password);
+        scrape: "host:port" targets scraped every second as job "racktel"."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -46,7 +47,11 @@ class Prometheus:
         self.config = directory / "prometheus.yml"
         # Replayed backlog and two ingest instances writing interleaved batches
         # put samples out of order: the window docs/ingest.md asks for.
-        self.config.write_text("global:\n  scrape_interval: 1s\nstorage:\n  tsdb:\n    out_of_order_time_window: 2h\n")
+        text = "global:\n  scrape_interval: 1s\nstorage:\n  tsdb:\n    out_of_order_time_window: 2h\n"
+        if scrape:
+            text += ("scrape_configs:\n  - job_name: racktel\n    static_configs:\n      - targets: [" +
+                     ", ".join(f'"{t}"' for t in scrape) + "]\n")
+        self.config.write_text(text)
         self.process = None
 
     @property
