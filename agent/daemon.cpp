@@ -199,6 +199,9 @@ int run_agent(const agent_config& config, const daemon_options& options) {
       auto server = std::make_unique<http_server>(io, [&a](std::string_view method, std::string_view target) {
         return http_answer(a, method, target);
       });
+      if (config.http.username && config.http.password) {
+        server->require_basic_auth(*config.http.username, *config.http.password, {"/healthz", "/readyz"});
+      }
       const unsigned short port = server->listen(address);
       spdlog::info("http: /metrics, /healthz and /readyz on {} (port {})", address, port);
       http.push_back(std::move(server));

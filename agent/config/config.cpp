@@ -295,8 +295,26 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   reader r(source, result.errors, result.warnings);
   r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "http", "drivers", "alarms"});
   if (const toml::table* http = r.sub_table(*document, "http", false)) {
-    r.reject_unknown(*http, "http", {"listen"});
+    r.reject_unknown(*http, "http", {"listen", "username", "password", "password_file"});
     read_listen_addresses(r, *http, config.http.listen);
+    r.optional_string(*http, "username", config.http.username);
+    r.optional_string(*http, "password", config.http.password);
+    if (config.http.password) {
+      r.weakness(*http->get("password"), "the /metrics password is written in the configuration file, which other "
+                                         "users may read; put it in a file of mode 0600 and use \"password_file\"");
+    }
+    std::optional<std::string> password_file;
+    r.optional_string(*http, "password_file", password_file);
+    if (password_file) {
+      if (config.http.password) {
+        r.error(*http->get("password_file"), "give either \"password\" or \"password_file\", not both");
+      } else {
+        config.http.password = r.secret_file(*http->get("password_file"), *password_file);
+      }
+    }
+    if (config.http.username.has_value() != config.http.password.has_value()) {
+      r.error_in(*http, "basic authentication needs both \"username\" and \"password_file\" (or neither)");
+    }
   }
   read_agent(r, *document, config);
   read_batch(r, *document, config.batch);

@@ -89,6 +89,9 @@ struct batch_config {
 // [http]: the agent's read-only HTTP face (/metrics, /healthz, /readyz).
 struct http_config {
   std::vector<std::string> listen;  // "127.0.0.1:9464"; none: no HTTP at all
+  // Basic authentication for /metrics (not for /healthz and /readyz).
+  std::optional<std::string> username;
+  std::optional<std::string> password;
   bool operator==(const http_config&) const = default;
 };
 

@@ -11,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdexcept>
 
 namespace racktel {
@@ -27,6 +29,19 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::size_t open = 0;
   bool stopped = false;
+  std::string authorization;            // "Basic <base64>"; empty: no authentication
+  std::vector<std::string> open_paths;  // served without it
+
+  bool authorised(std::string_view target, std::string_view given) const {
+    if (authorization.empty()) return true;
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const std::string& p : open_paths) {
+      if (path == p) return true;
+    }
+    // Compared in constant time: how much of it matched is nobody's business.
+    return given.size() == authorization.size() &&
+           CRYPTO_memcmp(given.data(), authorization.data(), given.size()) == 0;
+  }
 
   impl(asio::io_context& context, handler h, http_server_limits l) : io(context), serve(std::move(h)), limits(l) {}
 
@@ -48,6 +63,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           response.result(http::status::method_not_allowed);
           response.set(http::field::allow, "GET, HEAD");
           response.body() = "read-only: GET and HEAD only\n";
+        } else if (!authorised(std::string_view(request.target().data(), request.target().size()),
+                               std::string_view(request[http::field::authorization].data(),
+                                                request[http::field::authorization].size()))) {
+          response.result(http::status::unauthorized);
+          response.set(http::field::www_authenticate, "Basic realm=\"racktel\", charset=\"UTF-8\"");
+          response.body() = "unauthorized\n";
         } else {
           http_reply reply = serve(std::string_view(request.method_string().data(), request.method_string().size()),
                                    std::string_view(request.target().data(), request.target().size()));
@@ -127,5 +148,17 @@ unsigned short http_server::listen(const std::string& address) {
 }
 
 std::size_t http_server::connections() const { return impl_->open; }
+
+void http_server::require_basic_auth(const std::string& username, const std::string& password,
+                                     std::vector<std::string> open_paths) {
+  const std::string credentials = username + ":" + password;
+  std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                reinterpret_cast<const unsigned char*>(credentials.data()),
+                                static_cast<int>(credentials.size()));
+  encoded.resize(static_cast<std::size_t>(n));
+  impl_->authorization = "Basic " + encoded;
+  impl_->open_paths = std::move(open_paths);
+}
 
 }  // namespace racktel

@@ -43,6 +43,11 @@ class http_server {
   unsigned short listen(const std::string& address);
   std::size_t connections() const;
 
+  // HTTP basic authentication for every path but `open_paths` (health checks
+  // reveal nothing): a request without these credentials is answered 401.
+  void require_basic_auth(const std::string& username, const std::string& password,
+                          std::vector<std::string> open_paths);
+
  private:
   struct impl;
   std::shared_ptr<impl> impl_;

@@ -30,9 +30,9 @@ def reachable(url, context=None, headers=None):
 
 
 class Prometheus:
-    def __init__(self, directory, tls=None, basic_auth=None, scrape=()):
+    def __init__(self, directory, tls=None, basic_auth=None, scrape=(), scrape_auth=None):
         """tls: (certificate, key, CA) files, to serve HTTPS; basic_auth: (user, bcrypt hash, password);
-        scrape: "host:port" targets scraped every second as job "racktel"."""
+        scrape: "host:port" targets scraped every second as job "racktel", with scrape_auth: (user, password)."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -51,6 +51,8 @@ class Prometheus:
         if scrape:
             text += ("scrape_configs:\n  - job_name: racktel\n    static_configs:\n      - targets: [" +
                      ", ".join(f'"{t}"' for t in scrape) + "]\n")
+            if scrape_auth:
+                text += f"    basic_auth:\n      username: {scrape_auth[0]}\n      password: {scrape_auth[1]}\n"
         self.config.write_text(text)
         self.process = None
 

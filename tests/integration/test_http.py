@@ -16,8 +16,11 @@ from conftest import BAD_MODULE_DIR, CLI, SIM_DRIVER, free_port, wait_for
 from monitoring import Prometheus
 
 
-def http(port, path, method="GET"):
+def http(port, path, method="GET", auth=None):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    if auth:
+        import base64
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
         with urllib.request.urlopen(request, timeout=10) as r:
             return r.status, r.read().decode(), r.headers.get("Content-Type")
@@ -113,3 +116,45 @@ def test_idle_and_slow_clients_cannot_stall_polling_or_publishing(start_agent, c
             s.close()
         big.close()
     wait_for(lambda: http(port, "/healthz")[0] == 200, timeout=20, what="the endpoint serving again")
+
+
+def test_basic_authentication_guards_metrics_not_health(start_agent, tmp_path):
+    port = free_port()
+    secret = tmp_path / "http-password"
+    secret.write_text("scrape-secret\n")
+    secret.chmod(0o600)
+    start_agent(SIM_DRIVER.format(seed=4),
+                extra=with_http(port) + f'username = "prometheus"\npassword_file = "{secret}"\n')
+    wait_for(lambda: http(port, "/healthz")[0] == 200, what="the HTTP face")
+    status, text, _ = http(port, "/metrics")
+    assert status == 401 and "racktel_" not in text
+    assert http(port, "/metrics", auth=("prometheus", "wrong"))[0] == 401
+    assert http(port, "/metrics", auth=("prometheus", "scrape-secret"))[0] == 200
+    assert http(port, "/readyz")[0] == 200, "health checks need no credentials"
+    prometheus = Prometheus(tmp_path / "prometheus", scrape=[f"127.0.0.1:{port}"],
+                            scrape_auth=("prometheus", "scrape-secret")).start()
+    try:
+        wait_for(lambda: prometheus.query("racktel_agent_sensors"), timeout=30, what="an authenticated scrape")
+    finally:
+        prometheus.stop()
+
+
+def test_http_config_errors_name_their_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text(f"""[agent]
+site = "lab"
+rack = "r01"
+state_dir = "{tmp_path / 'state'}"
+[mqtt]
+brokers = ["tcp://127.0.0.1:1"]
+[http]
+listen = ["localhost:9464"]
+username = "prometheus"
+[[drivers]]
+name = "rack"
+type = "sim"
+""")
+    out = subprocess.run([str(CLI), "check-config", str(config)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f"{config}:8:11: expected \"address:port\"" in out.stderr
+    assert "basic authentication needs both \"username\" and \"password_file\"" in out.stderr
