@@ -98,12 +98,6 @@ bool parse_address(const std::string& text, std::string& host, int& port) {
   return port >= 1 && port <= 65535;
 }
 
-std::string join_location(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "," + b;
-}
-
 int modbus_open(const racktel_host* host, const racktel_config* config, std::uint32_t, void** out) noexcept {
   try {
     auto inst = std::make_unique<instance>();
@@ -153,7 +147,7 @@ int modbus_open(const racktel_host* host, const racktel_config* config, std::uin
         s.name = d->name + " " + r.name;
         s.unit = r.unit;
         s.kind = r.kind;
-        s.location = join_location(join_location("device=" + d->name, d->location), r.location);
+        s.location = drivers::join_location(drivers::join_location("device=" + d->name, d->location), r.location);
         s.states = r.states;
         s.resolution = r.resolution;
         s.warn_low = r.warn_low;

@@ -111,6 +111,12 @@ class walk {
     return out;
   }
 
+  // A part's name within its unit (an outlet, a pump): its "Id", else the end of its URI.
+  static std::string part_id_of(const member& m) {
+    const std::string id = string_of(*m.doc, "Id");
+    return sanitise_id(id.empty() ? m.uri.substr(m.uri.rfind('/') + 1) : id);
+  }
+
   // A name for a resource, unique within `scope` (the walk for chassis and
   // equipment, the owner for its supplies and fans): its "Id", else the end of
   // its URI; a second resource with the same one (services exist where two
@@ -236,8 +242,7 @@ class walk {
                      {"Outlets", "outlet", equipment_part::outlet}};
         for (const auto& part : parts) {
           for (const member& m : collection(link_of(*unit.doc, part.collection))) {
-            const std::string part_id = sanitise_id(string_of(*m.doc, "Id").empty() ? m.uri.substr(m.uri.rfind('/') + 1)
-                                                                                     : string_of(*m.doc, "Id"));
+            const std::string part_id = part_id_of(m);
             add_all(from_equipment(part.part, id + "." + part.label + "_" + part_id,
                                    name + " " + part.label + " " + part_id,
                                    where + "," + part.label + "=" + part_id, *m.doc, m.uri),
@@ -271,8 +276,7 @@ class walk {
                      {"Reservoirs", "reservoir", "reservoir=", equipment_part::reservoir}};
         for (const auto& part : parts) {
           for (const member& m : collection(link_of(*unit.doc, part.collection))) {
-            const std::string part_id = sanitise_id(string_of(*m.doc, "Id").empty() ? m.uri.substr(m.uri.rfind('/') + 1)
-                                                                                     : string_of(*m.doc, "Id"));
+            const std::string part_id = part_id_of(m);
             add_all(from_equipment(part.part, id + "." + part.label + "_" + part_id,
                                    name + " " + part.label + " " + part_id, where + "," + part.location + part_id,
                                    *m.doc, m.uri),
@@ -281,8 +285,7 @@ class walk {
         }
         if (const json::value* leak = need(link_of(*unit.doc, "LeakDetection"))) {
           for (const member& m : collection(link_of(*leak, "LeakDetectors"))) {
-            const std::string part_id = sanitise_id(string_of(*m.doc, "Id").empty() ? m.uri.substr(m.uri.rfind('/') + 1)
-                                                                                     : string_of(*m.doc, "Id"));
+            const std::string part_id = part_id_of(m);
             add_all(from_equipment(equipment_part::leak_detector, id + ".leak_" + part_id, name + " " + part_id,
                                    where + ",leak_detector=" + part_id, *m.doc, m.uri),
                     m.poll);

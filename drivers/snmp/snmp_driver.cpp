@@ -520,7 +520,6 @@ bool open_session(instance& inst, device& d, std::int64_t budget_ns) {
 
 // Sends the device's next request; moves it to `done` when there is none.
 void send_next(instance& inst, device& d) {
-  while (d.now == device::step::walks && d.walk < d.walks.size() && d.walks[d.walk].done()) ++d.walk;
   if (d.now == device::step::scalars && d.next_scalar >= d.prof.scalars.size()) d.now = device::step::walks;
   while (d.now == device::step::walks && d.walk < d.walks.size() && d.walks[d.walk].done()) ++d.walk;
   if (d.now == device::step::walks && d.walk >= d.walks.size()) {

@@ -393,12 +393,6 @@ std::vector<table_walk> walks_for(const profile& p, std::size_t max_rows) {
 
 namespace {
 
-std::string join_location(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "," + b;
-}
-
 // Location labels from a row's index arcs: one label per arc; arcs beyond the
 // labels join the last one ("outlet=3.1"), and with no labels it is "index=".
 std::string index_location(const std::vector<std::string>& labels, const oid_path& row) {
@@ -443,14 +437,14 @@ void copy_fields(const drivers::sensor_fields& f, catalog_sensor& s) {
 std::vector<catalog_sensor> catalog_for(const profile& p, const std::string& device, const std::string& location,
                                         const std::vector<table_walk>& walks) {
   std::vector<catalog_sensor> out;
-  const std::string device_location = join_location("device=" + device, location);
+  const std::string device_location = drivers::join_location("device=" + device, location);
   for (std::size_t i = 0; i < p.scalars.size(); ++i) {
     const scalar_spec& spec = p.scalars[i];
     catalog_sensor s;
     copy_fields(spec, s);
     s.id = device + "." + spec.id;
     s.name = device + " " + spec.name;
-    s.location = join_location(device_location, spec.location);
+    s.location = drivers::join_location(device_location, spec.location);
     s.from = catalog_sensor::source::scalar;
     s.spec = i;
     out.push_back(std::move(s));
@@ -469,7 +463,7 @@ std::vector<catalog_sensor> catalog_for(const profile& p, const std::string& dev
         const std::string text = printable(values[static_cast<std::size_t>(name_at)].text);
         if (!text.empty()) row_name += " (" + text + ")";
       }
-      const std::string row_location = join_location(device_location, index_location(table.index, row));
+      const std::string row_location = drivers::join_location(device_location, index_location(table.index, row));
       for (std::size_t c = 0; c < table.columns.size(); ++c) {
         if (values[c].t == value::type::missing) continue;  // a sensor only for what the row has
         const column_spec& spec = table.columns[c];
@@ -477,7 +471,7 @@ std::vector<catalog_sensor> catalog_for(const profile& p, const std::string& dev
         copy_fields(spec, s);
         s.id = device + "." + table.id + "." + index + "." + spec.id;
         s.name = device + " " + row_name + " " + spec.name;
-        s.location = join_location(row_location, spec.location);
+        s.location = drivers::join_location(row_location, spec.location);
         s.from = catalog_sensor::source::column;
         s.spec = t;
         s.column = c;
@@ -503,7 +497,7 @@ std::vector<catalog_sensor> catalog_for(const profile& p, const std::string& dev
       s.unit = k.unit;
       s.kind = k.kind;
       s.states = k.states;
-      s.location = join_location(device_location, "entity=" + index);
+      s.location = drivers::join_location(device_location, "entity=" + index);
       const double m = values[1].t == value::type::number && values[2].t == value::type::number
                            ? entity_sensor_multiplier(as_int(values[1].number), as_int(values[2].number)) *
                                  k.factor

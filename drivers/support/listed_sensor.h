@@ -19,6 +19,13 @@ struct listed_sensor {
   std::optional<double> warn_low, warn_high, crit_low, crit_high;
 };
 
+// Location labels "a=1" and "b=2" as "a=1,b=2"; either may be empty.
+inline std::string join_location(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "," + b;
+}
+
 inline void describe(const listed_sensor& s, racktel_sensor_info* info) {
   info->id = s.id.c_str();
   info->name = s.name.c_str();
