@@ -12,18 +12,20 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <unordered_map>
 
 #include "common/descriptors.h"
 #include "common/small_files.h"
 #include "common/units.h"
 #include "spool/group_commit.h"
+#include "store/quantum.h"
 #include "racktel/version.h"
 
 namespace racktel {
 namespace {
 
 // Quantised as on the wire, so the status view and the stream show the same number.
-double shown_value(const sensor_meta& m, double value) { return std::round(value / m.resolution) * m.resolution; }
+double shown_value(const sensor_meta& m, double value) { return quantised_value(value, m.resolution); }
 double shown_value(const sensor_meta& m, const latest_reading& e) { return shown_value(m, e.value); }
 
 constexpr std::size_t attention_cap = 100;
@@ -79,6 +81,7 @@ agent::agent(event_loop& loop, agent_config config, driver_loader loader)
       start_time_ms_(unix_now_ms()),
       health_(config_.stale_after),
       batch_(config_.batch.max_readings) {
+  if (!config_.http.listen.empty()) history_ = std::make_unique<sensor_history>();
   if (config_.spool.enabled) {
     spool_settings_ = spool_options{config_.state_dir + "/spool", config_.spool.segment_bytes, config_.spool.max_bytes};
     spool_ = std::make_unique<spool>(spool_settings_);
@@ -535,6 +538,17 @@ void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
   const bool first = catalog_.sensors.empty() && catalog_.version == 0;
   // Readings in hand use the old indices: send them under the old catalog first.
   if (!first) flush_batch();
+  if (history_) {
+    // A tray pulled or a driver reloaded does not wipe the other sensors' charts.
+    std::unordered_map<std::string, std::size_t> old_index;
+    old_index.reserve(catalog_.sensors.size());
+    for (std::size_t i = 0; i < catalog_.sensors.size(); ++i) old_index.emplace(catalog_.sensors[i].key(), i);
+    std::vector<std::size_t> old_of_new(next.sensors.size(), sensor_history::npos);
+    for (std::size_t i = 0; i < next.sensors.size(); ++i) {
+      if (auto found = old_index.find(next.sensors[i].key()); found != old_index.end()) old_of_new[i] = found->second;
+    }
+    history_->remap(old_of_new);
+  }
   catalog_ = std::move(next);
   catalog_parts_ = std::move(parts);
   latest_.resize(catalog_.sensors.size());
@@ -577,6 +591,9 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
     if (reading_has_value(status) && !std::isfinite(sample.value)) status = RACKTEL_READING_ERROR;
     status = health_.observe(global, status);
     latest_.update(global, status, sample.value, s.time_ms, reading_has_value(status));
+    if (history_) {
+      history_->record(global, s.time_ms, reading_has_value(status), sample.value, catalog_.sensors[global].resolution);
+    }
     alarms_.observe(global, status, sample.value, s.time_ms, alarm_events_);
     out.readings.push_back({static_cast<std::uint32_t>(global), status, sample.value});
   }

@@ -24,6 +24,7 @@
 #include "store/batch_builder.h"
 #include "store/catalog.h"
 #include "store/latest_table.h"
+#include "store/sensor_history.h"
 #include "wire/codec.h"
 
 namespace racktel {
@@ -51,6 +52,9 @@ class agent {
   // The newest reading of each of catalog().sensors, index for index (for /metrics).
   const std::vector<latest_reading>& latest_readings() const { return latest_.entries(); }
   const sensor_catalog& catalog() const { return catalog_; }
+  // The last 15 minutes of each sensor, index for index; null when no page is
+  // served ([http] listen empty), so that an agent without one pays nothing.
+  const sensor_history* history() const { return history_.get(); }
   // Groups allowed to change the agent over the status socket (reloadable).
   const std::vector<unsigned>& control_gids() const { return config_.control_gids; }
 
@@ -192,6 +196,7 @@ class agent {
   sensor_catalog catalog_;
   std::vector<std::shared_ptr<const catalog_part>> catalog_parts_;  // catalog_, encoded by instance
   latest_table latest_;
+  std::unique_ptr<sensor_history> history_;
   sensor_health health_;
   alarm_engine alarms_;
   maintenance_book maintenance_;

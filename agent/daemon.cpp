@@ -21,8 +21,8 @@
 #include "service/state_lock.h"
 #include "status/commission_command.h"
 #include "status/maintenance_command.h"
-#include "status/metrics_text.h"
 #include "status/status_server.h"
+#include "http/agent_http.h"
 #include "http/http_server.h"
 
 namespace racktel {
@@ -104,30 +104,6 @@ std::string commission_answer(agent& a, const std::string& line, const peer_cred
   return commission_json(report, true, {});
 }
 
-// The agent's HTTP face: read-only, nothing changes the agent.
-http_reply http_answer(const agent& a, std::string_view method, std::string_view target) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "read-only: GET or HEAD\n"};
-  if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8",
-            metrics_text(a.catalog().sensors, a.latest_readings(), a.report())};
-  }
-  // Answering at all shows the main loop turns: this runs on it.
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == "/readyz") {
-    const status_report r = a.report();
-    const bool drivers_open = !r.drivers.empty() && std::all_of(r.drivers.begin(), r.drivers.end(), [](const auto& d) {
-      return d.state == "running" || d.state == "disabled";
-    });
-    const bool delivering = r.broker.connected || (r.spool.enabled && r.spool.error.empty());
-    if (drivers_open && delivering) return {200, "text/plain; charset=utf-8", "ready\n"};
-    std::string why = drivers_open ? "" : "a driver is not open; ";
-    if (!delivering) why += "no broker and no working spool; ";
-    return {503, "text/plain; charset=utf-8", "not ready: " + why.substr(0, why.size() - 2) + "\n"};
-  }
-  return {404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n"};
-}
-
 }  // namespace
 
 int run_agent(const agent_config& config, const daemon_options& options) {
@@ -191,23 +167,27 @@ int run_agent(const agent_config& config, const daemon_options& options) {
     spdlog::error("{}: {}; `racktel status` will not work", e.what(), e.code().message());
   }
 
-  // [http]: /metrics, /healthz, /readyz on the main loop, read-only; the
-  // server bounds connections, request size and time (http/http_server.h).
+  // [http]: the page, its data, /metrics, /healthz and /readyz on the main
+  // loop, read-only; the server bounds connections, request size and time
+  // (http/http_server.h), agent_http what live pages may hold.
+  agent_http face(*loop, a);
   std::vector<std::unique_ptr<http_server>> http;
   for (const std::string& address : config.http.listen) {
     try {
-      auto server = std::make_unique<http_server>(io, [&a](std::string_view method, std::string_view target) {
-        return http_answer(a, method, target);
+      auto server = std::make_unique<http_server>(io, [&face](std::string_view method, std::string_view target) {
+        return face.answer(method, target);
       });
+      if (!config.http.cert_file.empty()) server->use_tls(config.http.cert_file, config.http.key_file);
       if (config.http.username && config.http.password) {
         server->require_basic_auth(*config.http.username, *config.http.password, {"/healthz", "/readyz"});
       }
       const unsigned short port = server->listen(address);
-      spdlog::info("http: /metrics, /healthz and /readyz on {} (port {})", address, port);
+      spdlog::info("http: the page, /metrics, /healthz and /readyz on {}://{} (port {})",
+                   config.http.cert_file.empty() ? "http" : "https", address, port);
       http.push_back(std::move(server));
     } catch (const std::exception& e) {
-      // Telemetry matters more than the scrape endpoint: go on without it.
-      spdlog::error("http: {}; /metrics will not be served there", e.what());
+      // Telemetry matters more than the page: go on without it.
+      spdlog::error("http: {}; the page and /metrics will not be served there", e.what());
     }
   }
 

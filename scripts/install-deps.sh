@@ -23,6 +23,9 @@ packages=(
   # the tests' values through pass_persist); the ipmi driver's, OpenIPMI's
   # BMC simulator
   snmpd openipmi
+  # the page's browser test: Debian's Chromium, driven headless through
+  # ChromeDriver by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

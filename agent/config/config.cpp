@@ -295,7 +295,7 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
   reader r(source, result.errors, result.warnings);
   r.reject_unknown(*document, "top level", {"agent", "mqtt", "batch", "spool", "http", "drivers", "alarms"});
   if (const toml::table* http = r.sub_table(*document, "http", false)) {
-    r.reject_unknown(*http, "http", {"listen", "username", "password", "password_file"});
+    r.reject_unknown(*http, "http", {"listen", "username", "password", "password_file", "cert_file", "key_file"});
     read_listen_addresses(r, *http, config.http.listen);
     r.optional_string(*http, "username", config.http.username);
     r.optional_string(*http, "password", config.http.password);
@@ -314,6 +314,15 @@ config_result parse_document(std::shared_ptr<toml::table> document, const std::s
     }
     if (config.http.username.has_value() != config.http.password.has_value()) {
       r.error_in(*http, "basic authentication needs both \"username\" and \"password_file\" (or neither)");
+    }
+    for (auto [key, target, secret] : {std::tuple{"cert_file", &config.http.cert_file, false},
+                                       std::tuple{"key_file", &config.http.key_file, true}}) {
+      std::optional<std::string> path;
+      r.optional_string(*http, key, path);
+      if (path) *target = r.pem_file(*http->get(key), *path, key, secret);
+    }
+    if (config.http.cert_file.empty() != config.http.key_file.empty()) {
+      r.error_in(*http, "HTTPS needs both \"cert_file\" and \"key_file\" (or neither, for plain HTTP)");
     }
   }
   read_agent(r, *document, config);

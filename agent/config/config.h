@@ -92,6 +92,9 @@ struct http_config {
   // Basic authentication for /metrics (not for /healthz and /readyz).
   std::optional<std::string> username;
   std::optional<std::string> password;
+  // HTTPS: the certificate chain and its private key (PEM); both or neither.
+  std::string cert_file;
+  std::string key_file;
   bool operator==(const http_config&) const = default;
 };
 

@@ -8,11 +8,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <optional>
 #include <stdexcept>
 
 namespace racktel {
@@ -22,10 +27,36 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+bool event_stream::push(std::shared_ptr<const std::string> event) {
+  if (closed_) return false;
+  if (bytes_ + event->size() > max_bytes_) {
+    close();  // this client reads slower than events come: it starts over by reconnecting
+    return false;
+  }
+  bytes_ += event->size();
+  queue_.push_back(std::move(event));
+  if (wake_) wake_();
+  return true;
+}
+
+void event_stream::close() {
+  closed_ = true;
+  queue_.clear();
+  bytes_ = 0;
+  if (wake_) wake_();
+}
+
+namespace {
+
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
 struct http_server::impl : std::enable_shared_from_this<impl> {
   asio::io_context& io;
   handler serve;
   http_server_limits limits;
+  std::optional<asio::ssl::context> tls;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::size_t open = 0;
   bool stopped = false;
@@ -45,52 +76,125 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   impl(asio::io_context& context, handler h, http_server_limits l) : io(context), serve(std::move(h)), limits(l) {}
 
+  http_reply answer(const http::request<http::empty_body>& request) {
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      http_reply r{405, "text/plain; charset=utf-8", "read-only: GET and HEAD only\n"};
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return r;
+    }
+    if (!authorised(view(request.target()), view(request[http::field::authorization]))) {
+      http_reply r{401, "text/plain; charset=utf-8", "unauthorized\n"};
+      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"racktel\", charset=\"UTF-8\"");
+      return r;
+    }
+    return serve(view(request.method_string()), view(request.target()));
+  }
+
+  // Requests on one connection, plain or TLS, until it closes, times out or
+  // becomes an event stream.
+  template <typename Stream>
+  asio::awaitable<void> converse(Stream& stream) {
+    beast::flat_buffer buffer(limits.max_request_bytes);
+    for (;;) {
+      http::request_parser<http::empty_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_request_bytes));
+      parser.body_limit(0);
+      beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+      const auto& request = parser.get();
+      http_reply reply = answer(request);
+      if (reply.events && request.method() == http::verb::get) {
+        co_await stream_events(stream, *reply.events);
+        co_return;
+      }
+      http::response<http::string_body> response;
+      response.result(static_cast<http::status>(reply.status));
+      response.set(http::field::content_type, reply.content_type);
+      for (const auto& [name, value] : reply.headers) response.set(name, value);
+      response.body() = std::move(reply.body);
+      response.version(request.version());
+      response.keep_alive(request.keep_alive());
+      response.set(http::field::server, "racktel");
+      response.prepare_payload();
+      if (request.method() == http::verb::head) response.body().clear();
+      beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
+      co_await http::async_write(stream, response, asio::use_awaitable);
+      if (!response.keep_alive()) co_return;
+    }
+  }
+
+  // text/event-stream until the client goes, falls too far behind, or the
+  // application closes the stream. The body ends with the connection.
+  template <typename Stream>
+  asio::awaitable<void> stream_events(Stream& stream, event_stream& events) {
+    asio::steady_timer wait(io);
+    events.wake_ = [&wait] { wait.cancel(); };
+    struct unhook {
+      event_stream& e;
+      ~unhook() { e.wake_ = nullptr; e.close(); }
+    } unhook_on_exit{events};
+    static const std::string header =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\nConnection: close\r\nServer: racktel\r\n\r\n";
+    static const std::string keepalive = ":\n\n";
+    beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
+    co_await asio::async_write(stream, asio::buffer(header), asio::use_awaitable);
+    while (!events.closed() && !stopped) {
+      std::shared_ptr<const std::string> next;
+      if (events.queue_.empty()) {
+        wait.expires_after(limits.event_keepalive);
+        beast::error_code ec;
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec != asio::error::operation_aborted && events.queue_.empty() && !events.closed()) {
+          next = std::shared_ptr<const std::string>(&keepalive, [](const std::string*) {});
+        }
+        if (!next) continue;
+      } else {
+        next = std::move(events.queue_.front());
+        events.queue_.pop_front();
+        events.bytes_ -= next->size();
+      }
+      // A client that stops reading is let go once the socket's buffers are full that long.
+      beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
+      co_await asio::async_write(stream, asio::buffer(*next), asio::use_awaitable);
+    }
+  }
+
   asio::awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
     ++open;
-    beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer(limits.max_request_bytes);
+    struct count_down {
+      std::size_t& n;
+      ~count_down() { --n; }
+    } closing{open};
     try {
-      for (;;) {
-        http::request_parser<http::empty_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_request_bytes));
-        parser.body_limit(0);
-        stream.expires_after(limits.request_timeout);
-        co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
-        const auto& request = parser.get();
-        http::response<http::string_body> response;
-        if (request.method() != http::verb::get && request.method() != http::verb::head) {
-          response.result(http::status::method_not_allowed);
-          response.set(http::field::allow, "GET, HEAD");
-          response.body() = "read-only: GET and HEAD only\n";
-        } else if (!authorised(std::string_view(request.target().data(), request.target().size()),
-                               std::string_view(request[http::field::authorization].data(),
-                                                request[http::field::authorization].size()))) {
-          response.result(http::status::unauthorized);
-          response.set(http::field::www_authenticate, "Basic realm=\"racktel\", charset=\"UTF-8\"");
-          response.body() = "unauthorized\n";
-        } else {
-          http_reply reply = serve(std::string_view(request.method_string().data(), request.method_string().size()),
-                                   std::string_view(request.target().data(), request.target().size()));
-          response.result(static_cast<http::status>(reply.status));
-          response.set(http::field::content_type, reply.content_type);
-          response.body() = std::move(reply.body);
+      if (tls) {
+        beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+        beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
+        co_await stream.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+        std::exception_ptr failed;
+        try {
+          co_await converse(stream);
+        } catch (...) {
+          failed = std::current_exception();
         }
-        response.version(request.version());
-        response.keep_alive(request.keep_alive());
-        response.set(http::field::server, "racktel");
-        response.prepare_payload();
-        if (request.method() == http::verb::head) response.body().clear();
-        stream.expires_after(limits.request_timeout);
-        co_await http::async_write(stream, response, asio::use_awaitable);
-        if (!response.keep_alive()) break;
+        if (!failed) {
+          beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+          beast::error_code ignored;
+          co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+      } else {
+        beast::tcp_stream stream(std::move(socket));
+        try {
+          co_await converse(stream);
+        } catch (const std::exception&) {
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       }
     } catch (const std::exception&) {
-      // A closed, timed-out or malformed connection ends only itself.
+      // A closed, timed-out, malformed or failed-handshake connection ends only itself.
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    --open;
   }
 
   asio::awaitable<void> accept(std::shared_ptr<tcp::acceptor> acceptor) {
@@ -120,6 +224,23 @@ http_server::~http_server() {
     beast::error_code ignored;
     a->close(ignored);
   }
+}
+
+void http_server::use_tls(const std::string& cert_file, const std::string& key_file) {
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  // TLS 1.2 and 1.3 only; OpenSSL's default ciphers for them.
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                      asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  context.use_certificate_chain_file(cert_file, ec);
+  if (ec) throw std::runtime_error("cannot use certificate " + cert_file + ": " + ec.message());
+  context.use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("cannot use private key " + key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    throw std::runtime_error("private key " + key_file + " does not match certificate " + cert_file);
+  }
+  impl_->tls.emplace(std::move(context));
 }
 
 unsigned short http_server::listen(const std::string& address) {

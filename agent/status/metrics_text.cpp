@@ -17,15 +17,6 @@ std::string metric_value(double v) {
   return ec == std::errc{} ? std::string(buffer, end) : "NaN";
 }
 
-double quantised_value(double value, double resolution) {
-  const double steps = std::round(value / resolution);
-  // A resolution of 0.1 is not a double: 578 x 0.1 is 57.800000000000004, but
-  // 578 / 10 is the double nearest to 57.8. Divide when the inverse is whole.
-  const double inverse = std::round(1.0 / resolution);
-  if (inverse >= 1 && std::abs(inverse * resolution - 1.0) < 1e-12) return steps / inverse;
-  return steps * resolution;
-}
-
 namespace {
 
 std::string label_text(const label_list& labels) {

@@ -9,6 +9,7 @@
 
 #include "status/status_report.h"
 #include "store/catalog.h"
+#include "store/quantum.h"
 #include "store/latest_table.h"
 
 namespace racktel {
@@ -24,8 +25,5 @@ std::string metrics_text(const std::vector<sensor_meta>& sensors, const std::vec
 
 // A double as the text format writes it: shortest round trip, NaN, +Inf, -Inf.
 std::string metric_value(double v);
-// `value` on the sensor's quantum, as the double nearest to its decimal
-// (57.8, not 57.800000000000004).
-double quantised_value(double value, double resolution);
 
 }  // namespace racktel
