@@ -96,18 +96,10 @@ def redfish_devices(work, count):
     """N HTTPS Redfish services (the test service's tray tree: a Sensors collection with $expand, legacy
     Thermal and Power, the subsystem schemas), each in this process, with a certificate for 127.0.0.1."""
     from redfish_bmc import RedfishBMC
+    from pki import issue_certificates
     pki = work / "pki"
     pki.mkdir()
-
-    def openssl(*a):
-        subprocess.run(["openssl", *a], check=True, capture_output=True, cwd=pki)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=bench CA")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "bmc.key", "-out", "bmc.csr", "-subj", "/CN=bmc")
-    (pki / "bmc.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "bmc.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-            "bmc.pem", "-days", "2", "-extfile", "bmc.ext")
+    issue_certificates(pki, {"bmc": "IP:127.0.0.1"}, ca_name="bench CA")
     secret = pki / "password"
     secret.write_text("bmc-secret\n")
     secret.chmod(0o600)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds racktel, starts a mosquitto broker on
-# 127.0.0.1:18830, runs the agent on the simulated rack (config/demo.toml) and
-# shows the decoded stream. Ctrl-C stops everything.
+# 127.0.0.1:18830, runs the agent on the simulated rack (config/demo.toml),
+# prints the address of its page (http://127.0.0.1:18080/) and shows the
+# decoded stream. Ctrl-C stops everything.
 #
 #   MATCH=chip12.   which sensors to show (default: chip 12, which runs hot)
 #   VIEW=lines      every reading as a line instead of the live table
@@ -40,6 +41,10 @@ sleep 0.5
 pids+=($!)
 sleep 2.5
 
+echo
+echo "=== the rack's page: open http://127.0.0.1:18080/ in a browser on this machine ==="
+echo "    (from a laptop: ssh -L 18080:127.0.0.1:18080 <this host>, then the same address)"
+echo "    /metrics for Prometheus: http://127.0.0.1:18080/metrics"
 echo
 echo "=== racktel status (what a technician sees at the rack) ==="
 "$bin/racktel" status --socket "$work/status.sock"

@@ -4,10 +4,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -127,24 +129,35 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   // application closes the stream. The body ends with the connection.
   template <typename Stream>
   asio::awaitable<void> stream_events(Stream& stream, event_stream& events) {
+    static const std::string header =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\nConnection: close\r\nServer: racktel\r\n\r\n";
+    beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
+    co_await asio::async_write(stream, asio::buffer(header), asio::use_awaitable);
+    beast::get_lowest_layer(stream).expires_never();
+    // Whichever ends first ends both: a page closed is noticed at once, not at the next write.
+    using namespace asio::experimental::awaitable_operators;
+    co_await (write_events(stream, events) || until_closed(stream));
+  }
+
+  template <typename Stream>
+  asio::awaitable<void> write_events(Stream& stream, event_stream& events) {
     asio::steady_timer wait(io);
     events.wake_ = [&wait] { wait.cancel(); };
     struct unhook {
       event_stream& e;
       ~unhook() { e.wake_ = nullptr; e.close(); }
     } unhook_on_exit{events};
-    static const std::string header =
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-        "X-Content-Type-Options: nosniff\r\nConnection: close\r\nServer: racktel\r\n\r\n";
     static const std::string keepalive = ":\n\n";
-    beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
-    co_await asio::async_write(stream, asio::buffer(header), asio::use_awaitable);
     while (!events.closed() && !stopped) {
       std::shared_ptr<const std::string> next;
       if (events.queue_.empty()) {
         wait.expires_after(limits.event_keepalive);
         beast::error_code ec;
         co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        // The page went (until_closed ended first): stop here.
+        const asio::cancellation_state cancelled = co_await asio::this_coro::cancellation_state;
+        if (cancelled.cancelled() != asio::cancellation_type::none) break;
         if (ec != asio::error::operation_aborted && events.queue_.empty() && !events.closed()) {
           next = std::shared_ptr<const std::string>(&keepalive, [](const std::string*) {});
         }
@@ -157,6 +170,18 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       // A client that stops reading is let go once the socket's buffers are full that long.
       beast::get_lowest_layer(stream).expires_after(limits.request_timeout);
       co_await asio::async_write(stream, asio::buffer(*next), asio::use_awaitable);
+      beast::get_lowest_layer(stream).expires_never();
+    }
+  }
+
+  // A page sends nothing on an event stream: a read ends only when it closes.
+  template <typename Stream>
+  asio::awaitable<void> until_closed(Stream& stream) {
+    char ignored[64];
+    for (;;) {
+      beast::error_code ec;
+      co_await stream.async_read_some(asio::buffer(ignored), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
     }
   }
 

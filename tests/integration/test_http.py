@@ -14,6 +14,7 @@ import pytest
 
 from conftest import BAD_MODULE_DIR, CLI, SIM_DRIVER, free_port, wait_for
 from monitoring import Prometheus
+from pki import issue_certificates
 
 
 def http(port, path, method="GET", auth=None):
@@ -139,7 +140,8 @@ def test_basic_authentication_guards_metrics_not_health(start_agent, tmp_path):
         prometheus.stop()
 
 
-def test_http_config_errors_name_their_line(tmp_path):
+def http_config_file(tmp_path, http_lines):
+    """A configuration whose [http] table (line 7) holds `http_lines`."""
     config = tmp_path / "bad.toml"
     config.write_text(f"""[agent]
 site = "lab"
@@ -148,13 +150,101 @@ state_dir = "{tmp_path / 'state'}"
 [mqtt]
 brokers = ["tcp://127.0.0.1:1"]
 [http]
-listen = ["localhost:9464"]
-username = "prometheus"
+{http_lines}
 [[drivers]]
 name = "rack"
 type = "sim"
 """)
+    return config
+
+
+def test_http_config_errors_name_their_line(tmp_path):
+    config = http_config_file(tmp_path, 'listen = ["localhost:9464"]\nusername = "prometheus"')
     out = subprocess.run([str(CLI), "check-config", str(config)], capture_output=True, text=True)
     assert out.returncode == 1
     assert f"{config}:8:11: expected \"address:port\"" in out.stderr
     assert "basic authentication needs both \"username\" and \"password_file\"" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def server_certificate(tmp_path_factory):
+    """A CA and a certificate for 127.0.0.1 signed by it, as a site would give the agent."""
+    return issue_certificates(tmp_path_factory.mktemp("http-pki"), {"agent": "IP:127.0.0.1"})
+
+
+def test_https_with_the_sites_certificate(start_agent, server_certificate):
+    import ssl
+    port = free_port()
+    pki = server_certificate
+    start_agent(SIM_DRIVER.format(seed=5), extra=with_http(port) +
+                f'cert_file = "{pki / "agent.pem"}"\nkey_file = "{pki / "agent.key"}"\n')
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+
+    def get(path):
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context, timeout=10) as r:
+            return r.status, r.read().decode()
+
+    wait_for(lambda: get("/healthz")[0] == 200, what="the HTTPS face")
+    wait_for(lambda: "racktel_temperature_celsius" in get("/metrics")[1], what="readings over HTTPS")
+    status, page = get("/")
+    assert status == 200 and "<title>racktel</title>" in page
+    # Not verified against the site's CA: refused by the client, as it should be.
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=ssl.create_default_context(), timeout=10)
+    # Plain HTTP to the TLS port gets no answer, and the server goes on.
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.settimeout(10)
+    try:
+        assert b"200 OK" not in s.recv(4096)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    assert get("/healthz")[0] == 200
+
+
+def test_tls_config_errors_name_their_line(tmp_path, server_certificate):
+    config = http_config_file(tmp_path, f'listen = ["127.0.0.1:9464"]\ncert_file = "{server_certificate / "agent.pem"}"')
+    out = subprocess.run([str(CLI), "check-config", str(config)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f"{config}:7:1: HTTPS needs both \"cert_file\" and \"key_file\"" in out.stderr
+    config.write_text(config.read_text().replace("[[drivers]]", f'key_file = "{server_certificate / "agent.pem"}"\n[[drivers]]'))
+    out = subprocess.run([str(CLI), "check-config", str(config)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f"{config}:10:12: key_file: \"{server_certificate / 'agent.pem'}\" is not a PEM private key file" in out.stderr
+
+
+def test_live_pages_are_capped_and_the_rest_is_served(start_agent):
+    port = free_port()
+    start_agent(SIM_DRIVER.format(seed=6), extra=with_http(port))
+    wait_for(lambda: http(port, "/healthz")[0] == 200, what="the HTTP face")
+    streams = []
+    try:
+        # 32 live pages at once, each never reading after the first bytes.
+        for _ in range(32):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = s.recv(65536)
+            assert head.startswith(b"HTTP/1.1 200 OK") and b"text/event-stream" in head
+            streams.append(s)
+        status, text, _ = http(port, "/api/events")
+        assert status == 503 and "too many live pages" in text
+        assert http(port, "/metrics")[0] == 200
+    finally:
+        for s in streams:
+            s.close()
+    # Closed pages free their places at once: the server notices a page go without writing to it.
+    wait_for(lambda: _first_event(port), timeout=5, what="a live page accepted again")
+
+
+def _first_event(port):
+    """Whether a new live page gets its first values (False when refused)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while b"event: values" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        return data.startswith(b"HTTP/1.1 200 OK")

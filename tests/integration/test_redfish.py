@@ -1,10 +1,8 @@
 """The Redfish driver against real HTTPS servers on loopback."""
 
-import subprocess
-import time
-
 import pytest
 
+from pki import issue_certificates
 from conftest import Agent, wait_for
 from redfish_bmc import RedfishBMC
 
@@ -12,20 +10,8 @@ from redfish_bmc import RedfishBMC
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory):
     """A CA, a certificate for 127.0.0.1 signed by it, and one for another host name."""
-    d = tmp_path_factory.mktemp("pki")
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=racktel test CA")
-    for name, san in (("good", "IP:127.0.0.1"), ("wrong", "DNS:bmc.other.example")):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN={name}")
-        (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
-    return d
+    return issue_certificates(tmp_path_factory.mktemp("pki"),
+                              {"good": "IP:127.0.0.1", "wrong": "DNS:bmc.other.example"})
 
 
 @pytest.fixture
