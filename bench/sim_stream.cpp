@@ -11,8 +11,8 @@ constexpr std::int64_t group_intervals_ms[sim::group_count] = {100, 1000, 1000};
 }  // namespace
 
 sim_stream::sim_stream(std::uint64_t seed) : model_(seed, {}), groups_(sim::group_count) {
-  for (std::uint32_t i = 0; i < model_.sensors().size(); ++i) {
-    const auto& s = model_.sensors()[i];
+  for (std::uint32_t i = 0; i < model_.sensor_count(); ++i) {
+    const sim::sensor_spec s = model_.spec(i);
     sensor_meta m;
     m.driver = "rack";
     m.id = s.id;
@@ -47,10 +47,8 @@ std::vector<scan> sim_stream::scans(std::int64_t from_ms, std::int64_t to_ms) co
       scan s{t, {}};
       s.readings.reserve(groups_[g].size());
       for (std::uint32_t i : groups_[g]) {
-        const auto& spec = model_.sensors()[i];
         const double v = model_.value(i, static_cast<double>(t) / 1000.0);
-        const bool in_range = v >= spec.range_min && v <= spec.range_max;
-        s.readings.push_back({i, in_range ? RACKTEL_READING_OK : RACKTEL_READING_OUT_OF_RANGE, v});
+        s.readings.push_back({i, model_.in_range(i, v) ? RACKTEL_READING_OK : RACKTEL_READING_OUT_OF_RANGE, v});
       }
       out.push_back(std::move(s));
     }

@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "alarms/alarm_rules.h"
@@ -85,46 +87,72 @@ class alarm_engine {
   // Active alarms of a severity that no maintenance window suppresses.
   std::size_t active_count(alarm_severity severity) const;
   std::size_t suppressed_count() const;  // active alarms that a maintenance window suppresses
-  const alarm_limits& limits(std::size_t index) const { return sensors_[index].limits; }
+  const alarm_limits& limits(std::size_t index) const { return limit_sets_[sensors_[index].limits]; }
   std::size_t size() const { return sensors_.size(); }
+  // What the engine holds for its sensors, for the memory figures.
+  std::size_t memory_bytes() const;
 
  private:
+  // Every sensor has a small fixed state; the few with an alarm raised have
+  // its details in `raised_`, and the limits are shared by every sensor that
+  // has the same (a rack has a handful of kinds of sensor): about 64 bytes a
+  // sensor, key included, where a full state each took about 430.
   struct condition {
-    int level = 0;        // 0 none, else the alarm_severity
-    std::string limit;    // "crit_high" ...
+    std::int8_t level = 0;          // 0 none, else the alarm_severity
+    std::int8_t side = 0;           // +1 a high limit, -1 a low one, 0 a state
+    const char* limit = "";         // "crit_high" ... (static names)
     std::optional<double> threshold;
-    int side = 0;         // +1 a high limit, -1 a low one, 0 a state
   };
   struct raised_alarm {
     condition at;
     std::optional<double> value;
     std::int64_t since_ms = 0;
   };
-  struct sensor_state {
-    std::string key;
-    alarm_limits limits;
+  struct raised_pair {
     std::optional<raised_alarm> value_alarm;  // limit or state
+    std::optional<raised_alarm> failing_alarm;
+  };
+  struct sensor_state {
+    std::uint32_t limits = 0;  // index in limit_sets_
     // A condition above the active one, waiting for its on-delay.
-    int pending_level = 0;
-    std::int64_t pending_since_ms = 0;
     std::uint32_t pending_readings = 0;
+    std::int64_t pending_since_ms = 0;
     // Failing: the first failed reading of the current run, 0 while it reads.
     std::int64_t failing_since_ms = 0;
-    std::optional<raised_alarm> failing_alarm;
     std::uint64_t maintenance = 0;  // the window that covers it, 0 when none
+    std::int8_t pending_level = 0;
+    bool raised = false;            // it has an entry in raised_
+  };
+  // A sensor's whole state, as configure() carries it from one catalog to the next.
+  struct carried {
+    sensor_state state;
+    raised_pair alarms;
   };
 
-  condition judge_value(const sensor_state& s, double value) const;
+  std::string_view key(std::size_t index) const;
+  raised_pair* raised(std::size_t index);
+  const raised_pair* raised(std::size_t index) const;
+  raised_pair& raise(std::size_t index);
+  void forget_if_clear(std::size_t index);
+  condition judge_value(const alarm_limits& l, const raised_pair* r, double value) const;
   void observe_value(std::size_t index, sensor_state& s, double value, std::int64_t time_ms,
                      std::vector<alarm_event>& out);
   void observe_failure(std::size_t index, sensor_state& s, std::uint32_t status, std::int64_t time_ms,
                        std::vector<alarm_event>& out);
-  // Cleared events for every alarm of `s` (a sensor leaving, or now suppressed).
-  static void clear_all(std::size_t index, const sensor_state& s, std::int64_t time_ms, std::vector<alarm_event>& out);
-  static alarm_event event_of(std::size_t index, const sensor_state& s, alarm_kind kind, const raised_alarm& a,
-                              bool raised, std::int64_t time_ms);
+  // Cleared events for every alarm of a sensor (leaving, or now suppressed).
+  void clear_all(std::size_t index, std::string_view key, const sensor_state& s, const raised_pair& r,
+                 std::int64_t time_ms, std::vector<alarm_event>& out) const;
+  alarm_event event_of(std::size_t index, std::string_view key, const sensor_state& s, alarm_kind kind,
+                       const raised_alarm& a, bool raised, std::int64_t time_ms) const;
+  alarm_kind value_kind(const sensor_state& s) const {
+    return limit_sets_[s.limits].state ? alarm_kind::state : alarm_kind::limit;
+  }
 
   std::vector<sensor_state> sensors_;
+  std::vector<alarm_limits> limit_sets_;
+  std::string key_text_;               // every sensor's "driver/id", back to back
+  std::vector<std::uint32_t> key_end_;  // where each one ends in key_text_
+  std::unordered_map<std::size_t, raised_pair> raised_;  // by sensor index: the sensors with an alarm raised
 };
 
 }  // namespace racktel

@@ -207,6 +207,7 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
   }
   // Holes from dropped sensors would break indexing; compact and renumber members.
   std::vector<sensor_meta> kept;
+  kept.reserve(static_cast<std::size_t>(std::count(usable.begin(), usable.end(), true)));  // no growth slack
   std::vector<std::uint32_t> new_index(count, UINT32_MAX);
   for (std::uint32_t i = 0; i < count; ++i) {
     if (!usable[i]) continue;

@@ -262,25 +262,35 @@ catalog_part encode_catalog_part(const std::vector<sensor_meta>& sensors, const 
                                  const std::vector<std::uint32_t>& interval_ms) {
   catalog_part part;
   part.count = sensors.size();
+  part.digests.reserve(sensors.size());
   static const std::string no_group;
   v1::Sensor s;
+  std::string hashed;
   for (std::size_t i = 0; i < sensors.size(); ++i) {
     const std::uint32_t interval = i < interval_ms.size() ? interval_ms[i] : 0;
     s.Clear();
     fill_sensor(s, sensors[i], interval, no_group);
-    s.AppendToString(&part.hash_input);
+    hashed.clear();
+    s.AppendToString(&hashed);
+    part.digests.push_back(fnv1a(fnv_offset, hashed));
     s.set_group(i < group_names.size() ? group_names[i] : no_group);
     // Catalog.sensors (field 4, length-delimited): tag, length, message.
     part.sensors.push_back(static_cast<char>((4U << 3U) | 2U));
     append_varint(part.sensors, s.ByteSizeLong());
     s.AppendToString(&part.sensors);
   }
+  part.sensors.shrink_to_fit();  // kept as long as the instance: no growth slack
   return part;
 }
 
 std::uint64_t catalog_version_of(const std::vector<std::shared_ptr<const catalog_part>>& parts) {
+  // The hash of the sensors' digests in order: the same however the sensors are split into parts.
   std::uint64_t hash = fnv_offset;
-  for (const auto& p : parts) hash = fnv1a(hash, p->hash_input);
+  for (const auto& p : parts) {
+    for (const std::uint64_t d : p->digests) {
+      hash = fnv1a(hash, std::string_view(reinterpret_cast<const char*>(&d), sizeof d));
+    }
+  }
   return finish_version(hash);
 }
 

@@ -83,7 +83,9 @@ std::uint64_t compute_catalog_version(const std::vector<sensor_meta>& sensors,
 // reload that adds an instance to a rack of 100 then hashes and concatenates
 // bytes instead of serialising 100 000 sensors again.
 struct catalog_part {
-  std::string hash_input;  // its sensors as the version hash reads them
+  // Each sensor's digest as the version hash reads it (8 bytes a sensor,
+  // where keeping the hashed bytes took a second copy of the catalog).
+  std::vector<std::uint64_t> digests;
   std::string sensors;     // its sensors as Catalog.sensors entries, ready to concatenate
   std::size_t count = 0;
 };

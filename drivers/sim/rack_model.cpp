@@ -66,7 +66,17 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
     });
   }
 
-  auto add = [this](sensor_spec s) { sensors_.push_back(std::move(s)); };
+  auto add = [this](const sensor_spec& s) {
+    sensors_.push_back({s.what, s.read_group, static_cast<std::uint16_t>(s.index), static_cast<std::uint16_t>(s.sub),
+                        static_cast<std::uint32_t>(text_.size())});
+    for (const std::string* part : {&s.id, &s.name, &s.unit, &s.location, &s.states}) {
+      text_ += *part;
+      text_ += '\0';
+    }
+    const auto q = static_cast<std::size_t>(s.what);
+    if (facts_.size() <= q) facts_.resize(q + 1);
+    facts_[q] = {s.kind, s.resolution, s.warn_high, s.crit_high, s.range_min, s.range_max};
+  };
   for (int tray = 0; tray < tray_count; ++tray) {
     if (!tray_present(tray)) continue;
     for (int k = 0; k < chips_per_tray; ++k) {
@@ -146,21 +156,54 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
   add({"cdu.pump_speed", "CDU pump speed", RACKTEL_KIND_FAN_SPEED, "RPM", "cdu=0", 1.0, nan, nan,
        0.0, 6000.0, group::status, quantity::cdu_pump_speed, 0, 0});
 
-  stuck_value_.resize(sensors_.size());
-  read_error_probability_.resize(sensors_.size(), 0.0);
+  sensors_.shrink_to_fit();
+  text_.shrink_to_fit();
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
+    const char* id = text(i).id;
     for (const auto& stuck : faults_.stuck_sensors) {
-      if (sensor_id_matches(stuck.sensor, sensors_[i].id)) {
+      if (sensor_id_matches(stuck.sensor, id)) {
+        if (stuck_value_.empty()) stuck_value_.resize(sensors_.size());
         // Without an explicit value a stuck sensor freezes at its value at t = 0.
         stuck_value_[i] = stuck.value.value_or(physical_value(sensors_[i], 0.0));
       }
     }
     for (const auto& errors : faults_.read_errors) {
-      if (sensor_id_matches(errors.sensor, sensors_[i].id)) {
+      if (sensor_id_matches(errors.sensor, id)) {
+        if (read_error_probability_.empty()) read_error_probability_.resize(sensors_.size(), 0.0);
         read_error_probability_[i] = std::max(read_error_probability_[i], errors.probability);
       }
     }
   }
+}
+
+rack_model::sensor_text rack_model::text(std::size_t i) const {
+  const char* p = text_.data() + sensors_[i].text;
+  sensor_text t{};
+  for (const char** field : {&t.id, &t.name, &t.unit, &t.location, &t.states}) {
+    *field = p;
+    p += std::char_traits<char>::length(p) + 1;
+  }
+  return t;
+}
+
+sensor_spec rack_model::spec(std::size_t i) const {
+  const stored_sensor& s = sensors_[i];
+  const quantity_facts& f = facts_[static_cast<std::size_t>(s.what)];
+  const sensor_text t = text(i);
+  return {t.id,        t.name,      f.kind,        t.unit,       t.location, f.resolution, f.warn_high, f.crit_high,
+          f.range_min, f.range_max, s.read_group,  s.what,       s.index,    s.sub,        t.states};
+}
+
+std::vector<sensor_spec> rack_model::sensors() const {
+  std::vector<sensor_spec> out;
+  out.reserve(sensors_.size());
+  for (std::size_t i = 0; i < sensors_.size(); ++i) out.push_back(spec(i));
+  return out;
+}
+
+bool rack_model::in_range(std::size_t i, double value) const {
+  const quantity_facts& f = facts_[static_cast<std::size_t>(sensors_[i].what)];
+  return value >= f.range_min && value <= f.range_max;
 }
 
 bool rack_model::tray_present(int tray) const {
@@ -261,7 +304,7 @@ double rack_model::cdu_flow(double t) const {
   return flow;
 }
 
-double rack_model::physical_value(const sensor_spec& s, double t) const {
+double rack_model::physical_value(const stored_sensor& s, double t) const {
   switch (s.what) {
     case quantity::chip_die_temp: return chip_die_temp(s.index, t);
     case quantity::chip_hbm_temp: return chip_hbm_temp(s.index, s.sub, t);
@@ -318,11 +361,12 @@ double rack_model::physical_value(const sensor_spec& s, double t) const {
 }
 
 double rack_model::value(std::size_t i, double t) const {
-  if (stuck_value_[i]) return *stuck_value_[i];
+  if (!stuck_value_.empty() && stuck_value_[i]) return *stuck_value_[i];
   return physical_value(sensors_[i], t);
 }
 
 bool rack_model::read_fails(std::size_t i, std::int64_t t_ms) const {
+  if (read_error_probability_.empty()) return false;
   const double p = read_error_probability_[i];
   if (p <= 0.0) return false;
   return unit_noise(8 + i, static_cast<std::uint64_t>(t_ms)) < p;

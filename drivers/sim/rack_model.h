@@ -94,7 +94,23 @@ class rack_model {
  public:
   rack_model(std::uint64_t seed, fault_set faults);
 
-  const std::vector<sensor_spec>& sensors() const { return sensors_; }
+  std::size_t sensor_count() const { return sensors_.size(); }
+  // Sensor `i` as described to the host, built on demand: the model keeps a
+  // dozen bytes a sensor and its text in one arena rather than a sensor_spec each.
+  sensor_spec spec(std::size_t i) const;
+  std::vector<sensor_spec> sensors() const;  // every spec, built on demand (tests and tools)
+  // Sensor `i`'s text, NUL-terminated; valid as long as the model.
+  struct sensor_text {
+    const char* id;
+    const char* name;
+    const char* unit;
+    const char* location;
+    const char* states;
+  };
+  sensor_text text(std::size_t i) const;
+  group read_group(std::size_t i) const { return sensors_[i].read_group; }
+  // Whether `value` is within the sensor's measurable range.
+  bool in_range(std::size_t i, double value) const;
   const fault_set& faults() const { return faults_; }
   std::uint64_t seed() const { return seed_; }
 
@@ -128,15 +144,30 @@ class rack_model {
   static double lagged(double mean, const std::vector<wave>& waves, double tau_s, double t);
   double chip_power_lagged(int chip, double tau_s, double t) const;
   double host_power(int tray, double t) const;
-  double physical_value(const sensor_spec& s, double t) const;
+  // Each sensor as kept: what it measures, where, and where its text starts in text_.
+  struct stored_sensor {
+    quantity what;
+    group read_group;
+    std::uint16_t index;
+    std::uint16_t sub;
+    std::uint32_t text;  // id, name, unit, location, states: back to back, NUL-terminated
+  };
+  // What every sensor of a quantity shares.
+  struct quantity_facts {
+    std::uint32_t kind = 0;
+    double resolution = 1, warn_high = 0, crit_high = 0, range_min = 0, range_max = 0;
+  };
+  double physical_value(const stored_sensor& s, double t) const;
   double unit_noise(std::uint64_t a, std::uint64_t b) const;  // deterministic in [0, 1)
 
   std::uint64_t seed_;
   fault_set faults_;
-  std::vector<sensor_spec> sensors_;
+  std::vector<stored_sensor> sensors_;
+  std::string text_;
+  std::vector<quantity_facts> facts_;  // by quantity
   std::vector<std::vector<wave>> chip_waves_;  // utilisation waves per chip
-  std::vector<std::optional<double>> stuck_value_;  // per sensor
-  std::vector<double> read_error_probability_;     // per sensor
+  std::vector<std::optional<double>> stuck_value_;  // per sensor; empty when none is stuck
+  std::vector<double> read_error_probability_;     // per sensor; empty when none fails
 };
 
 }  // namespace racktel::sim

@@ -43,9 +43,8 @@ struct instance {
 
   void index_groups() {
     group_members.assign(group_count, {});
-    const auto& sensors = model.sensors();
-    for (std::uint32_t i = 0; i < sensors.size(); ++i) {
-      group_members[static_cast<std::uint32_t>(sensors[i].read_group)].push_back(i);
+    for (std::uint32_t i = 0; i < model.sensor_count(); ++i) {
+      group_members[static_cast<std::uint32_t>(model.read_group(i))].push_back(i);
     }
   }
 };
@@ -188,25 +187,28 @@ int sim_open(const racktel_host* host, const racktel_config* config, std::uint32
 void sim_close(void* p) noexcept { delete static_cast<instance*>(p); }
 
 std::uint32_t sim_sensor_count(void* p) noexcept {
-  return static_cast<std::uint32_t>(static_cast<instance*>(p)->model.sensors().size());
+  return static_cast<std::uint32_t>(static_cast<instance*>(p)->model.sensor_count());
 }
 
 int sim_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) noexcept {
-  const auto& sensors = static_cast<instance*>(p)->model.sensors();
-  if (index >= sensors.size()) return RACKTEL_DRIVER_FAILED;
-  const sensor_spec& s = sensors[index];
-  info->id = s.id.c_str();
-  info->name = s.name.c_str();
+  const rack_model& model = static_cast<instance*>(p)->model;
+  if (index >= model.sensor_count()) return RACKTEL_DRIVER_FAILED;
+  const sensor_spec s = model.spec(index);
+  // The strings point into the model's own text, which lives until the model
+  // is replaced (a new catalog generation) or the instance is closed.
+  const rack_model::sensor_text text = model.text(index);
+  info->id = text.id;
+  info->name = text.name;
   info->kind = s.kind;
-  info->unit = s.unit.c_str();
-  info->location = s.location.c_str();
+  info->unit = text.unit;
+  info->location = text.location;
   info->resolution = s.resolution;
   info->warn_low = std::nan("");
   info->warn_high = s.warn_high;
   info->crit_low = std::nan("");
   info->crit_high = s.crit_high;
   info->group = static_cast<std::uint32_t>(s.read_group);
-  racktel::drivers::set_state_words(info, s.states);
+  racktel::drivers::set_state_words(info, text.states);
   return RACKTEL_DRIVER_OK;
 }
 
@@ -250,7 +252,6 @@ int sim_read(void* p, const racktel_read_request* request, std::uint32_t* writte
   if (request->capacity < members.size()) return RACKTEL_DRIVER_FAILED;
   const double t = static_cast<double>(request->sample_time_ns) * 1e-9;
   const std::int64_t t_ms = request->sample_time_ns / 1'000'000;
-  const auto& sensors = inst->model.sensors();
   std::uint32_t n = 0;
   for (std::uint32_t index : members) {
     racktel_sample& out = request->samples[n++];
@@ -261,9 +262,7 @@ int sim_read(void* p, const racktel_read_request* request, std::uint32_t* writte
       continue;
     }
     out.value = inst->model.value(index, t);
-    const sensor_spec& s = sensors[index];
-    out.status = (out.value < s.range_min || out.value > s.range_max) ? RACKTEL_READING_OUT_OF_RANGE
-                                                                      : RACKTEL_READING_OK;
+    out.status = inst->model.in_range(index, out.value) ? RACKTEL_READING_OK : RACKTEL_READING_OUT_OF_RANGE;
   }
   *written = n;
   return RACKTEL_DRIVER_OK;

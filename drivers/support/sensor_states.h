@@ -10,10 +10,13 @@
 
 namespace racktel::drivers {
 
-inline void set_state_words(racktel_sensor_info* info, const std::string& words) {
+inline void set_state_words(racktel_sensor_info* info, const char* words) {
   if (info->struct_size >= offsetof(racktel_sensor_info, states) + sizeof(info->states)) {
-    info->states = words.empty() ? nullptr : words.c_str();
+    info->states = words == nullptr || *words == '\0' ? nullptr : words;
   }
+}
+inline void set_state_words(racktel_sensor_info* info, const std::string& words) {
+  set_state_words(info, words.c_str());
 }
 
 }  // namespace racktel::drivers

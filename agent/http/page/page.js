@@ -19,6 +19,7 @@ const page = {
   source: null,
   chart: null,        // {index, points, meta} while the detail shows a chart
   drawPending: false,
+  drawnOnce: false,
   lastEvent: 0,
 };
 
@@ -462,6 +463,10 @@ function scheduleDraw() {
   requestAnimationFrame(() => {
     page.drawPending = false;
     if (page.catalog) drawValues();
+    if (!page.drawnOnce && page.values.some((v) => v)) {
+      page.drawnOnce = true;
+      performance.mark('racktel-rack-drawn');  // the first complete picture, for bench/page_load.py
+    }
     if (page.chart) drawDetailSensors();
   });
 }
