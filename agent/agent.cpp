@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <unordered_map>
 
@@ -191,7 +192,7 @@ agent::driver_slot agent::attach(opened_driver opened) {
   slot.polling = std::make_unique<poller>(loop_, slot.instance, *lane_for_slot,
                                           [this, id](instance_scan s) { on_scan(id, std::move(s)); });
   spdlog::info("driver {}: type {} ({}), {} sensors in {} groups, {} lane", slot.config.name, slot.config.type,
-               slot.instance->origin(), slot.catalog->sensors.size(), slot.catalog->groups.size(),
+               slot.instance->origin(), slot.catalog->sensor_count, slot.catalog->groups.size(),
                slot.own_lane ? "own" : "shared");
   return slot;
 }
@@ -210,13 +211,34 @@ agent::prepared_catalog agent::prepare_catalog(
   for (const auto& [catalog, part] : sources) {
     p.from.push_back(catalog);
     p.parts.push_back(part);
-    total += catalog->sensors.size();
+    total += catalog->sensor_count;
   }
   p.catalog.version = catalog_version_of(p.parts);
   if (p.catalog.version == current_version) return p;  // the same sensors: the loop keeps what it has
+  // The running instances' sensors live in the loop's catalog, not to be read
+  // from here: every instance's are decoded from its encoded part (immutable),
+  // with their read groups from its catalog's.
   p.catalog.sensors.reserve(total);
+  decode_limits unlimited;
+  unlimited.max_payload_bytes = unlimited.max_sensors = std::numeric_limits<std::size_t>::max();
   for (const auto& [catalog, part] : sources) {
-    p.catalog.sensors.insert(p.catalog.sensors.end(), catalog->sensors.begin(), catalog->sensors.end());
+    auto decoded = decode_catalog(encode_catalog(0, boot, 0, {part}), unlimited);
+    if (!decoded || decoded->catalog.sensors.size() != catalog->sensor_count) {
+      // Not expected (the part was encoded here); the loop builds the catalog itself.
+      p.from.clear();
+      p.catalog.sensors.clear();
+      return p;
+    }
+    std::vector<std::uint32_t> group_of(catalog->sensor_count, 0);
+    for (std::uint32_t g = 0; g < catalog->groups.size(); ++g) {
+      for (const std::uint32_t m : catalog->groups[g].members) {
+        if (m < group_of.size()) group_of[m] = g;
+      }
+    }
+    for (std::size_t i = 0; i < decoded->catalog.sensors.size(); ++i) {
+      decoded->catalog.sensors[i].group = group_of[i];
+      p.catalog.sensors.push_back(std::move(decoded->catalog.sensors[i]));
+    }
   }
   if (spool != nullptr) {
     std::string error;
@@ -507,23 +529,41 @@ bool agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
-  // The version first, from the instances' encoded parts: an unchanged set costs a hash of bytes.
+  // The version first, from the instances' encoded parts: an unchanged set costs a hash of digests.
   std::vector<std::shared_ptr<const catalog_part>> parts;
   std::vector<std::shared_ptr<const instance_catalog>> from;
+  std::vector<std::size_t> old_offset;  // where each slot's sensors are in catalog_ now
   std::size_t total = 0;
   for (driver_slot& slot : slots_) {
+    old_offset.push_back(slot.offset);
     slot.offset = total;
     if (!slot.catalog) continue;
     parts.push_back(slot.catalog_bytes);
     from.push_back(slot.catalog);
-    total += slot.catalog->sensors.size();
+    total += slot.catalog->sensor_count;
   }
+  // Sensors are kept once, in catalog_: an instance's catalog hands its own over here.
+  auto release_handed_over = [this] {
+    for (driver_slot& slot : slots_) {
+      if (slot.catalog) std::vector<sensor_meta>().swap(slot.catalog->sensors);
+    }
+  };
   // Made off the loop from exactly these catalogs: use it as it is.
   const bool use_prepared = prepared && prepared->from == from && prepared->catalog.sensors.size() == total;
   const std::uint64_t version = use_prepared ? prepared->catalog.version : catalog_version_of(parts);
   if (version == catalog_.version && total == catalog_.sensors.size()) {
     catalog_parts_ = std::move(parts);
+    release_handed_over();  // the same sensors, in the same places
     return;
+  }
+  const bool first = catalog_.sensors.empty() && catalog_.version == 0;
+  // Readings in hand use the old indices: send them under the old catalog first.
+  if (!first) flush_batch();
+  // Each sensor's old place, for the history of those that stay (by key, before they move).
+  std::unordered_map<std::string, std::size_t> old_index;
+  if (history_) {
+    old_index.reserve(catalog_.sensors.size());
+    for (std::size_t i = 0; i < catalog_.sensors.size(); ++i) old_index.emplace(catalog_.sensors[i].key(), i);
   }
   sensor_catalog next;
   if (use_prepared) {
@@ -531,18 +571,22 @@ void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
   } else {
     next.version = version;
     next.sensors.reserve(total);
-    for (const driver_slot& slot : slots_) {
-      if (slot.catalog) next.sensors.insert(next.sensors.end(), slot.catalog->sensors.begin(), slot.catalog->sensors.end());
+    for (std::size_t k = 0; k < slots_.size(); ++k) {
+      const driver_slot& slot = slots_[k];
+      if (!slot.catalog) continue;
+      auto& handed = slot.catalog->sensors;
+      if (handed.size() == slot.catalog->sensor_count && !handed.empty()) {
+        std::move(handed.begin(), handed.end(), std::back_inserter(next.sensors));  // new to the rack
+      } else {
+        // Already in the rack's catalog, at the slot's previous place.
+        const auto begin = catalog_.sensors.begin() + static_cast<std::ptrdiff_t>(old_offset[k]);
+        std::move(begin, begin + static_cast<std::ptrdiff_t>(slot.catalog->sensor_count), std::back_inserter(next.sensors));
+      }
     }
   }
-  const bool first = catalog_.sensors.empty() && catalog_.version == 0;
-  // Readings in hand use the old indices: send them under the old catalog first.
-  if (!first) flush_batch();
+  release_handed_over();
   if (history_) {
     // A tray pulled or a driver reloaded does not wipe the other sensors' charts.
-    std::unordered_map<std::string, std::size_t> old_index;
-    old_index.reserve(catalog_.sensors.size());
-    for (std::size_t i = 0; i < catalog_.sensors.size(); ++i) old_index.emplace(catalog_.sensors[i].key(), i);
     std::vector<std::size_t> old_of_new(next.sensors.size(), sensor_history::npos);
     for (std::size_t i = 0; i < next.sensors.size(); ++i) {
       if (auto found = old_index.find(next.sensors[i].key()); found != old_index.end()) old_of_new[i] = found->second;
@@ -572,12 +616,16 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
   if (found == slots_.end()) return;  // from an instance a reload has just replaced
   driver_slot& slot = *found;
   if (s.new_catalog) {
-    const std::string changes =
-        slot.catalog ? describe_sensor_changes(slot.catalog->sensors, s.new_catalog->sensors) : std::string();
+    // The slot's sensors as they were: its share of the rack's catalog.
+    std::span<const sensor_meta> before;
+    if (slot.catalog && slot.offset + slot.catalog->sensor_count <= catalog_.sensors.size()) {
+      before = std::span<const sensor_meta>(catalog_.sensors).subspan(slot.offset, slot.catalog->sensor_count);
+    }
+    const std::string changes = slot.catalog ? describe_sensor_changes(before, s.new_catalog->sensors) : std::string();
     slot.catalog = s.new_catalog;
     slot.catalog_bytes = encode_part(*slot.catalog);
     spdlog::info("driver {}: sensor set changed: {}; now {} sensors", slot.config.name,
-                 changes.empty() ? "the same ids, reordered" : changes, slot.catalog->sensors.size());
+                 changes.empty() ? "the same ids, reordered" : changes, slot.catalog->sensor_count);
     rebuild_catalog();
   }
   if (s.samples.empty()) return;
@@ -852,7 +900,7 @@ status_report agent::report(const report_request& request) const {
     }
     d.state = "running";
     d.lane = slot.own_lane ? "own" : "shared";
-    d.sensors = slot.catalog->sensors.size();
+    d.sensors = slot.catalog->sensor_count;
     for (std::size_t k = 0; k < d.sensors; ++k) {
       const std::size_t global = slot.offset + k;
       if (global >= entries.size()) break;

@@ -139,7 +139,8 @@ class agent {
     std::shared_ptr<driver_instance> instance;  // null when it failed to open
     std::unique_ptr<lane> own_lane;  // for a driver that may block; before `polling`, which uses it
     std::unique_ptr<poller> polling;
-    std::shared_ptr<const instance_catalog> catalog;
+    // Its groups and driver index; its sensors are in the rack's catalog from `offset` on.
+    std::shared_ptr<instance_catalog> catalog;
     std::shared_ptr<const catalog_part> catalog_bytes;  // `catalog`, encoded for the wire
     std::string error;
     std::size_t offset = 0;  // index of its first sensor in the rack catalog

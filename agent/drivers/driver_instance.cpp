@@ -215,6 +215,7 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
     kept.push_back(std::move(catalog->sensors[i]));
   }
   catalog->sensors = std::move(kept);
+  catalog->sensor_count = catalog->sensors.size();
   catalog->driver_index = std::move(new_index);
   for (auto& group : catalog->groups) {
     for (auto& member : group.members) member = catalog->driver_index[member];
@@ -231,7 +232,7 @@ read_outcome driver_instance::read(std::uint32_t group, std::int64_t sample_time
   read_outcome outcome;
   // Headroom for a sensor set that grows during this read (a PSU plugged in).
   const std::uint32_t known = std::max<std::uint32_t>(driver_.descriptor.sensor_count(handle_),
-                                                      static_cast<std::uint32_t>(catalog_->sensors.size()));
+                                                      static_cast<std::uint32_t>(catalog_->sensor_count));
   const std::uint32_t capacity = known + known / 4 + 64;
   buffer_.resize(capacity);
   racktel_read_request request{sizeof(racktel_read_request), group, sample_time_ns, deadline_ns,

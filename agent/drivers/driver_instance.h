@@ -26,7 +26,11 @@ struct read_group {
 };
 
 struct instance_catalog {
+  // The sensors as the driver described them. The agent takes them into the
+  // rack's catalog, so that one copy of every sensor's text is kept; after
+  // that this is empty and `sensor_count` says how many there are.
   std::vector<sensor_meta> sensors;
+  std::size_t sensor_count = 0;
   std::vector<read_group> groups;
   std::vector<std::string> problems;  // sensors the driver described badly, dropped
   // Driver's sensor index -> catalog index (UINT32_MAX for a dropped sensor).
@@ -59,8 +63,10 @@ class driver_instance {
   const std::string& origin() const { return driver_.origin; }
   bool may_block() const { return (driver_.descriptor.flags & RACKTEL_DRIVER_MAY_BLOCK) != 0; }
   // The catalog read at open. Later changes arrive with a read's outcome: the
-  // lane owns the instance's current catalog from the first read on.
-  std::shared_ptr<const instance_catalog> initial_catalog() const { return catalog_; }
+  // lane owns the instance's current catalog from the first read on. Whoever
+  // takes it may move its `sensors` out: the instance reads only its groups,
+  // sensor_count and driver_index.
+  std::shared_ptr<instance_catalog> initial_catalog() const { return catalog_; }
 
   // On the lane. `cancel` becomes non-zero when the host stops waiting.
   read_outcome read(std::uint32_t group, std::int64_t sample_time_ns, std::int64_t deadline_ns,

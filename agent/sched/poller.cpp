@@ -123,7 +123,7 @@ void poller::on_result(std::uint32_t group, std::uint64_t read_id, read_outcome 
   g.in_flight.reset();
   read.deadline.reset();
 
-  std::shared_ptr<const instance_catalog> changed = outcome.new_catalog;
+  std::shared_ptr<instance_catalog> changed = outcome.new_catalog;
   if (read.expired) {
     ++stats_[group].late_results;
     if (changed) {

@@ -38,7 +38,8 @@ struct instance_scan {
   std::uint32_t group = 0;
   std::int64_t time_ms = 0;
   std::vector<racktel_sample> samples;
-  std::shared_ptr<const instance_catalog> new_catalog;  // the sensor set changed
+  // The sensor set changed: its catalog, whose sensors the agent takes.
+  std::shared_ptr<instance_catalog> new_catalog;
 };
 
 class poller {

@@ -80,7 +80,7 @@ bool sensor_selected(const std::string& glob, const location_globs& location, co
   });
 }
 
-std::string describe_sensor_changes(const std::vector<sensor_meta>& before, const std::vector<sensor_meta>& after,
+std::string describe_sensor_changes(std::span<const sensor_meta> before, std::span<const sensor_meta> after,
                                     std::size_t max_groups) {
   std::map<std::string, const sensor_meta*> old_by_id, new_by_id;
   for (const auto& m : before) old_by_id.emplace(m.id, &m);

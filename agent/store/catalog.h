@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,7 +60,7 @@ bool sensor_selected(const std::string& glob, const location_globs& location, co
 // grouped by their first location label, or by the device part of their id
 // (before the last '.') when they have none; at most `max_groups` groups are
 // named. Empty when nothing changed. Pure.
-std::string describe_sensor_changes(const std::vector<sensor_meta>& before, const std::vector<sensor_meta>& after,
+std::string describe_sensor_changes(std::span<const sensor_meta> before, std::span<const sensor_meta> after,
                                     std::size_t max_groups = 4);
 
 }  // namespace racktel

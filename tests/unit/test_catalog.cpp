@@ -36,7 +36,7 @@ TEST_CASE("a changed sensor set is described by what left and what came") {
   CHECK(describe_sensor_changes(before, {}, 3) ==
         "tray=3 removed (2 sensors); tray=4 removed (1 sensor); pmbus_1-0058 removed (1 sensor); and 1 more");
   // An id without a device part is its own group.
-  CHECK(describe_sensor_changes({}, {sensor("leak")}) == "leak added (1 sensor)");
+  CHECK(describe_sensor_changes({}, std::vector<sensor_meta>{sensor("leak")}) == "leak added (1 sensor)");
 }
 
 TEST_CASE("a state sensor reads as what its value means") {
@@ -54,5 +54,5 @@ TEST_CASE("a state sensor reads as what its value means") {
   // The words are part of what a sensor is: a change is a catalog change.
   sensor_meta renamed = link;
   renamed.states = parse_state_names("0=ok,1=fault");
-  CHECK_FALSE(describe_sensor_changes({link}, {renamed}).empty());
+  CHECK_FALSE(describe_sensor_changes(std::vector<sensor_meta>{link}, std::vector<sensor_meta>{renamed}).empty());
 }
