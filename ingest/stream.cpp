@@ -34,8 +34,8 @@ known_catalog::known_catalog(decoded_catalog d, std::string raw)
 std::size_t known_catalog::bytes() const {
   std::size_t n = sizeof(*this) + series.bytes() + payload.capacity();
   for (const auto& s : decoded.catalog.sensors) {
-    n += sizeof(s) + s.driver.capacity() + s.id.capacity() + s.name.capacity() + s.unit.capacity();
-    for (const auto& [k, v] : s.location) n += sizeof(k) * 2 + k.capacity() + v.capacity();
+    n += sizeof(s) + s.driver.capacity() + s.id.capacity() + s.name.capacity() + s.unit.capacity() +
+         s.location.heap_bytes();
   }
   return n;
 }

@@ -105,7 +105,7 @@ std::string format_value(const racktel_sample& s, const sensor_meta& m) {
 
 std::string location_text(const sensor_meta& m) {
   std::string out;
-  for (const auto& [k, v] : m.location) out += (out.empty() ? "" : ",") + k + "=" + v;
+  for (const auto& [k, v] : m.location) out += (out.empty() ? "" : ",") + std::string(k) + "=" + std::string(v);
   return out;
 }
 

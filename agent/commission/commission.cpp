@@ -117,7 +117,7 @@ std::string labelled(const std::string& key, const std::string& value) { return 
 
 std::string label_of(const sensor_meta& m, const std::string& key) {
   for (const auto& [k, v] : m.location) {
-    if (k == key) return v;
+    if (k == key) return std::string(v);
   }
   return {};
 }

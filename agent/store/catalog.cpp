@@ -10,27 +10,29 @@
 
 namespace racktel {
 
-std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text) {
-  std::vector<std::pair<std::string, std::string>> labels;
+location_labels parse_location(std::string_view text) {
+  location_labels labels;
   while (!text.empty()) {
     const std::size_t comma = text.find(',');
     const std::string_view part = text.substr(0, comma);
     const std::size_t eq = part.find('=');
     if (eq != std::string_view::npos && eq > 0) {
-      labels.emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
+      labels.emplace_back(part.substr(0, eq), part.substr(eq + 1));
     }
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
+  labels.shrink_to_fit();
   return labels;
 }
 
 std::vector<std::pair<std::int64_t, std::string>> parse_state_names(std::string_view text) {
   std::vector<std::pair<std::int64_t, std::string>> names;
-  for (auto& [value, word] : parse_location(text)) {
+  const location_labels pairs = parse_location(text);
+  for (const auto& [value, word] : pairs) {
     std::int64_t v = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec == std::errc() && end == value.data() + value.size() && !word.empty()) names.emplace_back(v, std::move(word));
+    if (ec == std::errc() && end == value.data() + value.size() && !word.empty()) names.emplace_back(v, std::string(word));
   }
   return names;
 }
@@ -52,7 +54,10 @@ std::string reading_text(const sensor_meta& m, double value) {
 namespace {
 
 std::string change_group(const sensor_meta& m) {
-  if (!m.location.empty()) return m.location.front().first + "=" + m.location.front().second;
+  if (!m.location.empty()) {
+    const auto [key, value] = m.location.front();
+    return std::string(key) + "=" + std::string(value);
+  }
   const std::size_t dot = m.id.rfind('.');
   return dot == std::string::npos || dot == 0 ? m.id : m.id.substr(0, dot);
 }
@@ -75,7 +80,7 @@ bool sensor_selected(const std::string& glob, const location_globs& location, co
   if (!sensor_matches(glob, m)) return false;
   return std::all_of(location.begin(), location.end(), [&](const auto& wanted) {
     return std::any_of(m.location.begin(), m.location.end(), [&](const auto& label) {
-      return label.first == wanted.first && ::fnmatch(wanted.second.c_str(), label.second.c_str(), 0) == 0;
+      return label.first == wanted.first && ::fnmatch(wanted.second.c_str(), std::string(label.second).c_str(), 0) == 0;
     });
   });
 }

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/location_labels.h"
+
 namespace racktel {
 
 struct sensor_meta {
@@ -18,7 +20,7 @@ struct sensor_meta {
   std::string name;
   std::uint32_t kind = 0;  // racktel_sensor_kind
   std::string unit;
-  std::vector<std::pair<std::string, std::string>> location;
+  location_labels location;
   double resolution = 1.0;
   std::optional<double> warn_low, warn_high, crit_low, crit_high;
   std::uint32_t group = 0;
@@ -34,7 +36,7 @@ struct sensor_catalog {
 };
 
 // "tray=3,chip=12" -> {{"tray","3"},{"chip","12"}}; malformed parts are skipped.
-std::vector<std::pair<std::string, std::string>> parse_location(std::string_view text);
+location_labels parse_location(std::string_view text);
 
 // "0=up,1=down" -> {{0,"up"},{1,"down"}}; malformed parts are skipped.
 std::vector<std::pair<std::int64_t, std::string>> parse_state_names(std::string_view text);

@@ -214,8 +214,8 @@ void fill_sensor(v1::Sensor& out, const sensor_meta& m, std::uint32_t interval_m
   out.set_unit(m.unit);
   for (const auto& [k, v] : m.location) {
     v1::Label& label = *out.add_location();
-    label.set_key(k);
-    label.set_value(v);
+    label.set_key(std::string(k));
+    label.set_value(std::string(v));
   }
   out.set_resolution(m.resolution);
   if (m.warn_low) out.set_warn_low(*m.warn_low);

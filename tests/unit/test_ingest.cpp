@@ -27,7 +27,7 @@ sensor_meta sensor(std::string id, std::uint32_t kind, std::string unit, std::ve
   m.name = m.id;
   m.kind = kind;
   m.unit = std::move(unit);
-  m.location = std::move(location);
+  m.location = location_labels(location);
   m.resolution = resolution;
   return m;
 }

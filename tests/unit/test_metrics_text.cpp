@@ -18,7 +18,7 @@ sensor_meta meta(const std::string& id, std::uint32_t kind, const std::string& u
   m.kind = kind;
   m.unit = unit;
   m.resolution = resolution;
-  m.location = std::move(location);
+  m.location = location_labels(location);
   return m;
 }
 
