@@ -86,8 +86,14 @@ struct catalog_part {
   // Each sensor's digest as the version hash reads it (8 bytes a sensor,
   // where keeping the hashed bytes took a second copy of the catalog).
   std::vector<std::uint64_t> digests;
-  std::string sensors;     // its sensors as Catalog.sensors entries, ready to concatenate
+  // Its sensors as Catalog.sensors entries, deflated: a part lives as long as
+  // its instance and is read only when the whole catalog is sent or spooled.
+  std::string packed;
+  std::size_t bytes = 0;  // inflated
+  bool deflated = false;
   std::size_t count = 0;
+  // The entries, ready to concatenate.
+  std::string sensors() const;
 };
 // `group_names[i]` and `interval_ms[i]` describe sensor i's read group.
 catalog_part encode_catalog_part(const std::vector<sensor_meta>& sensors, const std::vector<std::string>& group_names,
