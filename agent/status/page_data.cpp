@@ -33,25 +33,78 @@ void append_value(std::string& out, double value, double resolution) {
 }  // namespace
 
 std::string page_catalog_json(const sensor_catalog& catalog, std::string_view site, std::string_view rack) {
-  json::array sensors;
-  sensors.reserve(catalog.sensors.size());
+  // Written straight out rather than through a JSON tree: for 10 000 sensors
+  // the tree took ten times the text's size, and the heap kept the high-water mark.
+  std::string out;
+  out.reserve(64 + catalog.sensors.size() * 200);
+  out += "{\"version\":\"" + catalog_version_text(catalog.version) + "\",\"site\":";
+  append_json_string(out, site);
+  out += ",\"rack\":";
+  append_json_string(out, rack);
+  out += ",\"sensors\":[";
+  bool first = true;
   for (const sensor_meta& m : catalog.sensors) {
-    json::object location;
-    for (const auto& [label, value] : m.location) location[label] = value;
-    json::object o{{"key", m.key()},   {"name", m.name},          {"kind", sensor_kind_name(m.kind)},
-                   {"unit", m.unit},   {"location", location},    {"resolution", m.resolution}};
-    set_limits(o, m);
-    if (!m.states.empty()) {
-      json::object states;
-      for (const auto& [value, word] : m.states) states[std::to_string(value)] = word;
-      o["states"] = std::move(states);
+    out += first ? "{\"key\":" : ",{\"key\":";
+    first = false;
+    append_json_string(out, m.key());
+    out += ",\"name\":";
+    append_json_string(out, m.name);
+    out += ",\"kind\":";
+    append_json_string(out, sensor_kind_name(m.kind));
+    out += ",\"unit\":";
+    append_json_string(out, m.unit);
+    out += ",\"location\":{";
+    bool first_label = true;
+    for (const auto& [label, value] : m.location) {
+      if (!first_label) out += ',';
+      first_label = false;
+      append_json_string(out, label);
+      out += ':';
+      append_json_string(out, value);
     }
-    sensors.push_back(std::move(o));
+    out += "},\"resolution\":";
+    out += metric_value(m.resolution);
+    for (auto [key, limit] : {std::pair{"warn_low", &m.warn_low}, std::pair{"warn_high", &m.warn_high},
+                              std::pair{"crit_low", &m.crit_low}, std::pair{"crit_high", &m.crit_high}}) {
+      if (!*limit || !std::isfinite(**limit)) continue;
+      out += ",\"";
+      out += key;
+      out += "\":";
+      out += metric_value(**limit);
+    }
+    if (!m.states.empty()) {
+      out += ",\"states\":{";
+      for (std::size_t i = 0; i < m.states.size(); ++i) {
+        if (i > 0) out += ',';
+        append_json_string(out, std::to_string(m.states[i].first));
+        out += ':';
+        append_json_string(out, m.states[i].second);
+      }
+      out += '}';
+    }
+    out += '}';
   }
-  return json::serialize(json::object{{"version", catalog_version_text(catalog.version)},
-                                      {"site", site},
-                                      {"rack", rack},
-                                      {"sensors", std::move(sensors)}});
+  out += "]}";
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[u >> 4U];
+      out += hex[u & 0xfU];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
 }
 
 std::string server_event(std::string_view name, std::string_view data) {

@@ -20,6 +20,9 @@ namespace racktel {
 // a sensor's place in the list is its index in values events.
 std::string page_catalog_json(const sensor_catalog& catalog, std::string_view site, std::string_view rack);
 
+// `text` as a JSON string, quoted and escaped (UTF-8 passes through).
+void append_json_string(std::string& out, std::string_view text);
+
 // One server-sent event: "event: <name>\ndata: <data>\n\n". `data` must hold
 // no line break (serialised JSON holds none).
 std::string server_event(std::string_view name, std::string_view data);

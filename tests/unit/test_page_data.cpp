@@ -108,3 +108,16 @@ TEST_CASE("event stream: a page that falls too far behind is let go, not buffere
   CHECK(stream.queued_bytes() == 0);
   CHECK_FALSE(stream.push(std::make_shared<const std::string>("y")));
 }
+
+TEST_CASE("page catalog: names and labels from drivers are escaped, and parse back as they were") {
+  sensor_catalog c = rack();
+  c.sensors[0].name = "tray \"3\" \\ inlet\x01\ttemp °C";
+  c.sensors[0].location = {{"row\"", "a\\b"}};
+  const auto doc = boost::json::parse(page_catalog_json(c, "la\"b", "r\n01")).as_object();
+  CHECK(doc.at("site").as_string() == "la\"b");
+  CHECK(doc.at("rack").as_string() == "r\n01");
+  const auto& die = doc.at("sensors").as_array()[0].as_object();
+  CHECK(die.at("name").as_string() == "tray \"3\" \\ inlet\x01\ttemp °C");
+  CHECK(die.at("location").as_object().at("row\"").as_string() == "a\\b");
+  CHECK(die.at("warn_high").to_number<double>() == 90);
+}
