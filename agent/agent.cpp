@@ -636,6 +636,12 @@ void agent::on_scan(std::uint64_t slot_id, instance_scan s) {
     const std::size_t global = slot.offset + sample.sensor;
     if (global >= catalog_.sensors.size()) continue;
     std::uint32_t status = sample.status;
+    if (s.not_sampled) {
+      // Said on the wire (TIMEOUT), but the agent's own hiccup is no sensor's
+      // failure: neither staleness, nor an alarm, nor the newest reading.
+      out.readings.push_back({static_cast<std::uint32_t>(global), status, sample.value});
+      continue;
+    }
     if (reading_has_value(status) && !std::isfinite(sample.value)) status = RACKTEL_READING_ERROR;
     status = health_.observe(global, status);
     latest_.update(global, status, sample.value, s.time_ms, reading_has_value(status));

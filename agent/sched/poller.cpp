@@ -68,7 +68,7 @@ void poller::on_tick(std::uint32_t group) {
     stats_[group].skipped_ticks += static_cast<std::uint64_t>(missed);
     constexpr std::int64_t reported_at_most = 50;
     for (std::int64_t k = std::max<std::int64_t>(0, missed - reported_at_most); k < missed; ++k) {
-      emit_without_values(group, to_ms(due + rg.interval * k), RACKTEL_READING_TIMEOUT);
+      emit_without_values(group, to_ms(due + rg.interval * k), RACKTEL_READING_TIMEOUT, true);
     }
   }
 
@@ -84,16 +84,19 @@ void poller::on_tick(std::uint32_t group) {
   read.id = next_read_id_++;
   read.time_ms = time_ms;
   read.cancel = std::make_shared<std::atomic<int>>(0);
+  read.returned_ns = std::make_shared<std::atomic<std::int64_t>>(0);
   const std::uint64_t id = read.id;
   // The deadline runs from the scheduled instant, not from when the lane gets to it.
   const auto remaining = std::max(std::chrono::milliseconds(1),
                                   std::chrono::duration_cast<std::chrono::milliseconds>(tick + rg.deadline - now));
   read.deadline = loop_.after(remaining, [this, group, id] { on_deadline(group, id); });
+  read.deadline_ns = monotonic_ns_after(remaining);
 
-  lane_.submit([instance = instance_, gate = gate_, cancel = read.cancel, group, id, this,
+  lane_.submit([instance = instance_, gate = gate_, cancel = read.cancel, returned = read.returned_ns, group, id, this,
                 sample_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tick.time_since_epoch()).count(),
-                deadline_ns = monotonic_ns_after(remaining)]() mutable {
+                deadline_ns = read.deadline_ns]() mutable {
     read_outcome outcome = instance->read(group, sample_ns, deadline_ns, *cancel);
+    returned->store(monotonic_ns_after(std::chrono::milliseconds(0)));
     // `this` is used only on the loop, and only while the gate is open: the
     // poller closes it (on the loop) when it is destroyed.
     gate->post([this, gate, group, id, outcome = std::move(outcome)]() mutable {
@@ -105,6 +108,10 @@ void poller::on_tick(std::uint32_t group) {
 void poller::on_deadline(std::uint32_t group, std::uint64_t read_id) {
   group_state& g = groups_[group];
   if (!g.in_flight || g.in_flight->id != read_id || g.in_flight->expired) return;
+  // The driver returned in time and its result waits behind this timer (the
+  // loop was held up): it is on time, and on_result takes it as such.
+  const std::int64_t returned = g.in_flight->returned_ns->load();
+  if (returned != 0 && returned <= g.in_flight->deadline_ns) return;
   g.in_flight->expired = true;
   g.in_flight->cancel->store(1);
   ++stats_[group].timeouts;
@@ -167,8 +174,8 @@ void poller::on_result(std::uint32_t group, std::uint64_t read_id, read_outcome 
   on_scan_(std::move(result));
 }
 
-void poller::emit_without_values(std::uint32_t group, std::int64_t time_ms, std::uint32_t status) {
-  instance_scan result{group, time_ms, {}, nullptr};
+void poller::emit_without_values(std::uint32_t group, std::int64_t time_ms, std::uint32_t status, bool not_sampled) {
+  instance_scan result{group, time_ms, {}, nullptr, not_sampled};
   for (std::uint32_t m : catalog_->groups[group].members) result.samples.push_back({m, status, 0.0});
   std::sort(result.samples.begin(), result.samples.end(),
             [](const racktel_sample& a, const racktel_sample& b) { return a.sensor < b.sensor; });

@@ -40,6 +40,9 @@ struct instance_scan {
   std::vector<racktel_sample> samples;
   // The sensor set changed: its catalog, whose sensors the agent takes.
   std::shared_ptr<instance_catalog> new_catalog;
+  // A tick the agent itself did not sample (its loop was held up past it):
+  // reported as TIMEOUT readings, but no sign that a sensor fails.
+  bool not_sampled = false;
 };
 
 class poller {
@@ -65,6 +68,10 @@ class poller {
     std::int64_t time_ms = 0;
     bool expired = false;
     std::shared_ptr<std::atomic<int>> cancel;
+    // When the driver returned (steady clock, ns; 0 while it reads), set by the
+    // lane: a read that returned in time is not late because the loop was.
+    std::shared_ptr<std::atomic<std::int64_t>> returned_ns;
+    std::int64_t deadline_ns = 0;
     std::unique_ptr<timer_handle> deadline;
   };
   struct group_state {
@@ -77,7 +84,7 @@ class poller {
   void on_tick(std::uint32_t group);
   void on_deadline(std::uint32_t group, std::uint64_t read_id);
   void on_result(std::uint32_t group, std::uint64_t read_id, read_outcome outcome);
-  void emit_without_values(std::uint32_t group, std::int64_t time_ms, std::uint32_t status);
+  void emit_without_values(std::uint32_t group, std::int64_t time_ms, std::uint32_t status, bool not_sampled = false);
 
   event_loop& loop_;
   std::shared_ptr<driver_instance> instance_;

@@ -135,3 +135,40 @@ module = "{MODULE_DIR}/racktel-driver-sim.so"
     assert any(k.startswith("modular/") and s == "ok" for _, rs in batches for _, k, s, _ in rs)
     modular = agent.status()["drivers"][0]
     assert modular["origin"] == f"{MODULE_DIR}/racktel-driver-sim.so"
+
+
+def test_a_held_up_main_loop_makes_no_sensor_stale_and_raises_nothing(tmp_path, broker, collector):
+    """Ticks the agent sleeps through are reported (TIMEOUT on the wire, skipped_ticks), but they are the
+    agent's hiccup, not the sensors': none goes stale, no failing alarm is raised (on a big rack that
+    used to be thousands of alarms, raised one by one while the loop caught up)."""
+    import socket
+
+    c = collector()
+    (tmp_path / "a").mkdir()
+    agent = Agent(tmp_path / "a", broker, """
+[[drivers]]
+name = "rack"
+type = "sim"
+seed = 3
+""")
+    agent.process = subprocess.Popen([str(AGENT), "--config", str(agent.config), "--enable-test-hooks"],
+                                     stdout=open(agent.log, "ab"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: agent.socket.exists(), what="the status socket")
+        c.wait_batches(2)
+        # Hold the loop for 1.5 s: fifteen ticks of the 100 ms power group, one of the others.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(str(agent.socket))
+            s.sendall(b"test-stall 1500\n")
+            assert b"stalled_ms" in s.recv(100)
+        c.wait_batches(len(c.batches()) + 3)
+        status = agent.status()
+        skipped = sum(g["skipped_ticks"] for g in status["drivers"][0]["groups"])
+        assert skipped >= 10, "the ticks slept through are counted"
+        assert status["sensors"]["stale"] == 0
+        assert c.of("alarms") == [], "no alarm was raised, not even for a moment"
+        # Said on the wire as TIMEOUT readings for the power group's missed ticks, never as stale sensors.
+        power = [st for _, readings in c.batches() for _, key, st, _ in readings if key == "rack/chip00.power"]
+        assert power.count("timeout") >= 10 and "stale" not in power
+    finally:
+        agent.stop()
