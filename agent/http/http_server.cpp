@@ -105,9 +105,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
       const auto& request = parser.get();
       http_reply reply = answer(request);
-      if (reply.events && request.method() == http::verb::get) {
-        co_await stream_events(stream, *reply.events);
-        co_return;
+      if (reply.events) {
+        if (request.method() == http::verb::get) {
+          co_await stream_events(stream, *reply.events);
+          co_return;
+        }
+        reply.events->close();  // HEAD: the headers only; nothing will read this stream
       }
       http::response<http::string_body> response;
       response.result(static_cast<http::status>(reply.status));
@@ -142,6 +145,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   template <typename Stream>
   asio::awaitable<void> write_events(Stream& stream, event_stream& events) {
+    // However this ends (closed, too slow, a write failing), the read waiting
+    // for the page to go is cancelled with it, so that the connection closes.
+    struct stop_reading {
+      Stream& s;
+      ~stop_reading() { beast::get_lowest_layer(s).cancel(); }
+    } stop_on_exit{stream};
     asio::steady_timer wait(io);
     events.wake_ = [&wait] { wait.cancel(); };
     struct unhook {
