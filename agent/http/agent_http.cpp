@@ -145,7 +145,8 @@ void agent_http::tick() {
     if (!changed.empty()) broadcast(std::make_shared<const std::string>(values_event(catalog, latest, changed, unix_now_ms())));
   }
   // The status (alarms, drivers, broker, spool) once a second.
-  if (++ticks_ % std::max<unsigned>(1, static_cast<unsigned>(1000 / std::max<long>(1, limits_.tick.count()))) == 0) {
+  const std::int64_t ticks_a_second = std::max<std::int64_t>(1, 1000 / std::max<std::int64_t>(1, limits_.tick.count()));
+  if (++ticks_ % static_cast<std::uint64_t>(ticks_a_second) == 0) {
     broadcast(std::make_shared<const std::string>(server_event("status", status_json(agent_))));
   }
   arm_tick();

@@ -46,7 +46,7 @@ class agent_http {
   std::unique_ptr<timer_handle> timer_;
   std::uint64_t catalog_version_ = 0;
   std::vector<std::int64_t> sent_;  // per sensor: the reading time last sent to the live pages
-  unsigned ticks_ = 0;
+  std::uint64_t ticks_ = 0;
 };
 
 }  // namespace racktel
