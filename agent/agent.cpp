@@ -519,13 +519,35 @@ bool agent::handle_alarm_events(std::chrono::steady_clock::time_point origin) {
   alarm_events_.clear();
   if (!changed) return false;
   if (alarm_spool_) alarm_spool_->sync();  // rare, and each one matters: on disk before it is sent
-  // One encoding of the new set, for the state directory and the broker.
+  if (publisher_) {
+    for (auto& [sequence, payload] : to_send) publisher_->publish_alarm_event(sequence, std::move(payload));
+  }
+  // The events go at once, and so does the whole active set, at most every
+  // 100 ms: in a storm (a driver with thousands of sensors going quiet, scan
+  // after scan) the set is encoded, saved and published once more after the
+  // burst, not once per scan. Per scan was quadratic, and held the loop for
+  // minutes on a big rack.
+  constexpr auto spacing = std::chrono::milliseconds(100);
+  const auto now = std::chrono::steady_clock::now();
+  if (!active_alarms_timer_) {
+    if (now - last_active_alarms_ >= spacing) {
+      publish_active_alarms();
+    } else {
+      active_alarms_timer_ = loop_.after(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             last_active_alarms_ + spacing - now) + std::chrono::milliseconds(1),
+                                         [this] { publish_active_alarms(); });
+    }
+  }
+  return true;
+}
+
+void agent::publish_active_alarms() {
+  active_alarms_timer_.reset();
+  last_active_alarms_ = std::chrono::steady_clock::now();
+  // One encoding of the set, for the state directory and the broker.
   const std::string active = active_alarms_payload();
   save_active_alarms(active);
-  if (!publisher_) return true;
-  for (auto& [sequence, payload] : to_send) publisher_->publish_alarm_event(sequence, std::move(payload));
-  publisher_->alarms_changed(active);
-  return true;
+  if (publisher_) publisher_->alarms_changed(active);
 }
 
 void agent::rebuild_catalog(std::optional<prepared_catalog> prepared) {
@@ -798,6 +820,7 @@ void agent::shutdown(std::function<void()> done) {
   for (driver_slot& slot : slots_) slot.polling.reset();  // cancels the reads in progress
   batch_timer_.reset();
   flush_batch();
+  if (active_alarms_timer_) publish_active_alarms();  // the set as it is now, saved and retained
   publisher_->stop([this] { return encode_agent_state(state(false, "shutdown")); }, std::chrono::seconds(3),
                    std::move(done));
 }

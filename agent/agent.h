@@ -152,7 +152,7 @@ class agent {
   // Alarm limits for the current catalog and rules; alarms of sensors that stay are kept.
   void configure_alarms();
   // `origin`: when the read that caused the events ended (its scan reached the loop).
-  // Returns whether there were any (the active set was then republished).
+  // Returns whether there were any (the active set is then published, at most every 100 ms).
   bool handle_alarm_events(std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now());
   // <state_dir>/maintenance: the open windows, so that a restart keeps them.
   std::string maintenance_path() const;
@@ -163,6 +163,8 @@ class agent {
   void maintenance_changed();
   void arm_maintenance_timer();
   void alarm_delivered(std::uint64_t sequence);
+  // Encodes the active set once, saves it in the state directory and publishes it (retained).
+  void publish_active_alarms();
   std::vector<active_alarm> active_alarms() const;  // values quantised as on the wire
   std::string active_alarms_payload() const;
   // <state_dir>/active-alarms: the active set, so that a restart neither
@@ -209,6 +211,8 @@ class agent {
   std::vector<std::uint32_t> alarm_latency_us_;  // the last 4096, a ring
   std::size_t alarm_latency_next_ = 0;
   std::vector<alarm_event> alarm_events_;  // raised or cleared since they were last handled
+  std::unique_ptr<timer_handle> active_alarms_timer_;  // the active set's next publication, when due
+  std::chrono::steady_clock::time_point last_active_alarms_{};  // its last publication
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;
   std::unique_ptr<spool> spool_;  // null when [spool] enabled = false
