@@ -67,7 +67,7 @@ def _many_sims(n, prefix="s"):
     return "".join(SIM_DRIVER.format(seed=i).replace('"rack"', f'"{prefix}{i}"') for i in range(n))
 
 
-def test_a_storm_of_reload_requests_is_served_by_one_or_two_reloads(start_agent):
+def test_a_storm_of_reload_requests_is_served_by_a_few_reloads(start_agent):
     import json
     import socket
     agent = start_agent(A + _many_sims(40))
@@ -94,8 +94,10 @@ def test_a_storm_of_reload_requests_is_served_by_one_or_two_reloads(start_agent)
     wait_for(lambda: agent.status()["reload"]["count"] >= 1 and "SIGHUP" in agent.log_text(), what="the reloads")
     time.sleep(1)  # let a coalesced follow-up reload, if any, finish
     count = agent.status()["reload"]["count"]
-    # One reload serves what arrived before it read the file; one more serves what came during it.
-    assert 1 <= count <= 3, f"{count} reloads for 30 requests"
+    # One reload serves what arrived before it read the file; one more serves what came during it. On a
+    # loaded machine the thirty requests (ten clients, twenty signals) can spread over a few reloads'
+    # time: coalescing is what is checked, thirty requests served by a handful of reloads, not thirty.
+    assert 1 <= count <= 5, f"{count} reloads for 30 requests"
 
 
 def test_threads_and_memory_stay_flat_over_add_and_remove_cycles(start_agent):
