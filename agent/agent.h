@@ -52,6 +52,8 @@ class agent {
   // The newest reading of each of catalog().sensors, index for index (for /metrics).
   const std::vector<latest_reading>& latest_readings() const { return latest_.entries(); }
   const sensor_catalog& catalog() const { return catalog_; }
+  const std::string& site() const { return config_.site; }
+  const std::string& rack() const { return config_.rack; }
   // The last 15 minutes of each sensor, index for index; null when no page is
   // served ([http] listen empty), so that an agent without one pays nothing.
   const sensor_history* history() const { return history_.get(); }

@@ -16,11 +16,10 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from bench_env import ROOT, use_build
 
 
 def cpu_seconds(pid):
@@ -116,10 +115,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--build", default=str(ROOT / "build" / "release"))
     args = parser.parse_args()
-    os.environ["RACKTEL_BUILD_DIR"] = str(pathlib.Path(args.build).resolve())
-    os.environ["RACKTEL_SOURCE_DIR"] = str(ROOT)
-    sys.path.insert(0, str(ROOT / "tests" / "integration"))
-    sys.path.insert(0, str(pathlib.Path(args.build) / "agent" / "python"))
+    use_build(args.build)
     from conftest import Agent, Broker, stop_process
 
     work = pathlib.Path(tempfile.mkdtemp(prefix=f"racktel-{args.driver}-bench-"))

@@ -13,12 +13,11 @@ import argparse
 import os
 import pathlib
 import statistics
-import sys
 import tempfile
 import time
 import urllib.request
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from bench_env import ROOT, use_build
 
 
 def cpu_seconds(pid):
@@ -51,22 +50,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--build", default=str(ROOT / "build" / "release"))
     args = parser.parse_args()
-    os.environ["RACKTEL_BUILD_DIR"] = str(pathlib.Path(args.build).resolve())
-    os.environ["RACKTEL_SOURCE_DIR"] = str(ROOT)
-    sys.path.insert(0, str(ROOT / "tests" / "integration"))
-    sys.path.insert(0, str(pathlib.Path(args.build) / "agent" / "python"))
+    use_build(args.build)
     from browser import Browser
-    import conftest
-    from conftest import Broker, free_port
-
-    class Agent(conftest.Agent):
-        """As the tests start it, but logging at the level a rack runs at (the tests log debug)."""
-
-        def start(self):
-            self.process = conftest.subprocess.Popen([str(conftest.AGENT), "--config", str(self.config)],
-                                                     stdout=open(self.log, "ab"), stderr=conftest.subprocess.STDOUT)
-            conftest.wait_for(lambda: self.socket.exists(), what="agent status socket")
-            return self
+    from conftest import Agent, Broker, free_port
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="racktel-page-bench-"))
     for d in ("broker", "plain", "agent"):
@@ -76,14 +62,15 @@ def main():
     drivers = "".join(f'\n[[drivers]]\nname = "rack{i}"\ntype = "sim"\nseed = {i + 1}\n' for i in range(args.instances))
 
     # The same rack without [http]: what the page's history rings and server add.
-    plain = Agent(work / "plain", broker, drivers).start()
+    plain = Agent(work / "plain", broker, drivers).start(log_level=None)  # as a rack runs, not debug
     time.sleep(8)
     plain_anon = status_kib(plain.process.pid, "RssAnon")
     plain.stop()
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    agent = Agent(work / "agent", broker, drivers, extra=f'[http]\nlisten = ["127.0.0.1:{port}"]\n').start()
+    agent = Agent(work / "agent", broker, drivers,
+                  extra=f'[http]\nlisten = ["127.0.0.1:{port}"]\n').start(log_level=None)
     pid = agent.process.pid
     time.sleep(8)
     sensors = agent.status()["catalog"]["sensors"]

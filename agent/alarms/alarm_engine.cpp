@@ -87,16 +87,9 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
     const sensor_state& s = sensors_[i];
     if (!s.raised && s.pending_level == 0 && s.failing_since_ms == 0 && s.maintenance == 0) continue;
-    carried c{s, {}};
+    carried c{s, {}, limit_sets_[s.limits].rule};
     if (const raised_pair* r = raised(i)) c.alarms = *r;
-    c.state.limits = 0;
     previous.emplace(std::string(key(i)), std::move(c));
-  }
-  const std::vector<alarm_limits> old_limits = std::move(limit_sets_);
-  // Limits of the sensors that carry an alarm, by key, for the events that clear them.
-  std::unordered_map<std::string, alarm_limits> previous_limits;
-  for (std::size_t i = 0; i < sensors_.size(); ++i) {
-    if (sensors_[i].raised) previous_limits.emplace(std::string(key(i)), old_limits[sensors_[i].limits]);
   }
 
   std::vector<sensor_state> next(sensors.size());
@@ -127,7 +120,7 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
     if (added) limit_sets_.push_back(limits);
     s.limits = at->second;
     if (limits.suppressed) {
-      clear_all(i, key(i), s, alarms, now_ms, out);
+      clear_all(i, key(i), s, limits.rule, alarms, now_ms, out);
       s = sensor_state{s.limits, 0, 0, 0, s.maintenance, 0, false};
       continue;
     }
@@ -136,26 +129,17 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
   }
   limit_sets_.shrink_to_fit();
   // Sensors that left the catalog: their alarms end with them; the key says which sensor it was.
-  for (auto& [k, c] : previous) {
-    if (!c.alarms.value_alarm && !c.alarms.failing_alarm) continue;
-    // Their rule name (for the events) from the limits they had.
-    const auto was = previous_limits.find(k);
-    const std::size_t slot = limit_sets_.size();
-    limit_sets_.push_back(was != previous_limits.end() ? was->second : alarm_limits{});
-    c.state.limits = static_cast<std::uint32_t>(slot);
-    clear_all(alarm_event::no_sensor, k, c.state, c.alarms, now_ms, out);
-    limit_sets_.pop_back();
-  }
+  for (auto& [k, c] : previous) clear_all(alarm_event::no_sensor, k, c.state, c.rule, c.alarms, now_ms, out);
 }
 
-void alarm_engine::clear_all(std::size_t index, std::string_view k, const sensor_state& s, const raised_pair& r,
-                             std::int64_t time_ms, std::vector<alarm_event>& out) const {
+void alarm_engine::clear_all(std::size_t index, std::string_view k, const sensor_state& s, const std::string& rule,
+                             const raised_pair& r, std::int64_t time_ms, std::vector<alarm_event>& out) {
   if (r.value_alarm) {
     // The kind it was raised as: a limit alarm is on a side, a state alarm is not.
     const alarm_kind kind = r.value_alarm->at.side == 0 ? alarm_kind::state : alarm_kind::limit;
-    out.push_back(event_of(index, k, s, kind, *r.value_alarm, false, time_ms));
+    out.push_back(event_of(index, k, s, rule, kind, *r.value_alarm, false, time_ms));
   }
-  if (r.failing_alarm) out.push_back(event_of(index, k, s, alarm_kind::failing, *r.failing_alarm, false, time_ms));
+  if (r.failing_alarm) out.push_back(event_of(index, k, s, rule, alarm_kind::failing, *r.failing_alarm, false, time_ms));
 }
 
 void alarm_engine::set_maintenance(const std::vector<std::uint64_t>& window_by_sensor, std::int64_t now_ms,
@@ -166,8 +150,8 @@ void alarm_engine::set_maintenance(const std::vector<std::uint64_t>& window_by_s
     s.maintenance = window_by_sensor[i];
     const raised_pair* r = raised(i);
     if (r == nullptr) continue;
-    if (r->value_alarm) out.push_back(event_of(i, key(i), s, value_kind(s), *r->value_alarm, true, now_ms));
-    if (r->failing_alarm) out.push_back(event_of(i, key(i), s, alarm_kind::failing, *r->failing_alarm, true, now_ms));
+    if (r->value_alarm) out.push_back(event_of(i, key(i), s, limit_sets_[s.limits].rule, value_kind(s), *r->value_alarm, true, now_ms));
+    if (r->failing_alarm) out.push_back(event_of(i, key(i), s, limit_sets_[s.limits].rule, alarm_kind::failing, *r->failing_alarm, true, now_ms));
   }
 }
 
@@ -221,7 +205,7 @@ void alarm_engine::observe(std::size_t index, std::uint32_t status, double value
   if (limit_sets_[s.limits].suppressed) return;
   if (status == RACKTEL_READING_OK || status == RACKTEL_READING_OUT_OF_RANGE) {
     if (raised_pair* r = raised(index); r && r->failing_alarm) {
-      out.push_back(event_of(index, key(index), s, alarm_kind::failing, *r->failing_alarm, false, time_ms));
+      out.push_back(event_of(index, key(index), s, limit_sets_[s.limits].rule, alarm_kind::failing, *r->failing_alarm, false, time_ms));
       r->failing_alarm.reset();
       forget_if_clear(index);
     }
@@ -256,25 +240,25 @@ void alarm_engine::observe_value(std::size_t index, sensor_state& s, double valu
     raised_pair& pair = raise(index);
     pair.value_alarm = raised_alarm{now, value, since};
     s.pending_level = 0;
-    out.push_back(event_of(index, key(index), s, kind, *pair.value_alarm, true, time_ms));
+    out.push_back(event_of(index, key(index), s, limit_sets_[s.limits].rule, kind, *pair.value_alarm, true, time_ms));
     return;
   }
   s.pending_level = 0;  // the worse condition did not last
   if (now.level == active_level) {
     if (active && now.level > 0 && std::string_view(now.limit) != (*active)->at.limit) {
       (*active)->at = now;  // crossed to the other side at the same severity: same alarm, new limit
-      out.push_back(event_of(index, key(index), s, kind, **active, true, time_ms));
+      out.push_back(event_of(index, key(index), s, limit_sets_[s.limits].rule, kind, **active, true, time_ms));
     }
     return;
   }
   // Better than what is raised, past the hysteresis: clear at once, or step down.
   if (now.level == 0) {
-    out.push_back(event_of(index, key(index), s, kind, **active, false, time_ms));
+    out.push_back(event_of(index, key(index), s, limit_sets_[s.limits].rule, kind, **active, false, time_ms));
     active->reset();
     forget_if_clear(index);
   } else {
     (*active)->at = now;
-    out.push_back(event_of(index, key(index), s, kind, **active, true, time_ms));
+    out.push_back(event_of(index, key(index), s, limit_sets_[s.limits].rule, kind, **active, true, time_ms));
   }
 }
 
@@ -289,13 +273,13 @@ void alarm_engine::observe_failure(std::size_t index, sensor_state& s, std::uint
   condition c{static_cast<std::int8_t>(level_of(l.failing_severity)), 0, stale ? "stale" : "failing", std::nullopt};
   raised_pair& pair = raise(index);
   pair.failing_alarm = raised_alarm{c, std::nullopt, time_ms};
-  out.push_back(event_of(index, key(index), s, alarm_kind::failing, *pair.failing_alarm, true, time_ms));
+  out.push_back(event_of(index, key(index), s, limit_sets_[s.limits].rule, alarm_kind::failing, *pair.failing_alarm, true, time_ms));
 }
 
-alarm_event alarm_engine::event_of(std::size_t index, std::string_view k, const sensor_state& s, alarm_kind kind,
-                                   const raised_alarm& a, bool raised, std::int64_t time_ms) const {
-  return {index,      std::string(k),  kind,          severity_of(a.at.level), raised,     a.value,
-          a.at.limit, a.at.threshold, limit_sets_[s.limits].rule, time_ms, a.since_ms, s.maintenance};
+alarm_event alarm_engine::event_of(std::size_t index, std::string_view k, const sensor_state& s, const std::string& rule,
+                                   alarm_kind kind, const raised_alarm& a, bool raised, std::int64_t time_ms) {
+  return {index,      std::string(k), kind,    severity_of(a.at.level), raised,     a.value,
+          a.at.limit, a.at.threshold, rule,    time_ms,                 a.since_ms, s.maintenance};
 }
 
 std::vector<active_alarm> alarm_engine::active() const {

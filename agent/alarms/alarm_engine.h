@@ -127,6 +127,7 @@ class alarm_engine {
   struct carried {
     sensor_state state;
     raised_pair alarms;
+    std::string rule;  // of the limits it had, for the events that clear its alarms if it leaves
   };
 
   std::string_view key(std::size_t index) const;
@@ -140,10 +141,10 @@ class alarm_engine {
   void observe_failure(std::size_t index, sensor_state& s, std::uint32_t status, std::int64_t time_ms,
                        std::vector<alarm_event>& out);
   // Cleared events for every alarm of a sensor (leaving, or now suppressed).
-  void clear_all(std::size_t index, std::string_view key, const sensor_state& s, const raised_pair& r,
-                 std::int64_t time_ms, std::vector<alarm_event>& out) const;
-  alarm_event event_of(std::size_t index, std::string_view key, const sensor_state& s, alarm_kind kind,
-                       const raised_alarm& a, bool raised, std::int64_t time_ms) const;
+  static void clear_all(std::size_t index, std::string_view key, const sensor_state& s, const std::string& rule,
+                        const raised_pair& r, std::int64_t time_ms, std::vector<alarm_event>& out);
+  static alarm_event event_of(std::size_t index, std::string_view key, const sensor_state& s, const std::string& rule,
+                              alarm_kind kind, const raised_alarm& a, bool raised, std::int64_t time_ms);
   alarm_kind value_kind(const sensor_state& s) const {
     return limit_sets_[s.limits].state ? alarm_kind::state : alarm_kind::limit;
   }

@@ -51,10 +51,7 @@ http_reply agent_http::answer(std::string_view method, std::string_view target) 
     return {200, "text/plain; version=0.0.4; charset=utf-8",
             metrics_text(agent_.catalog().sensors, agent_.latest_readings(), agent_.report())};
   }
-  if (path == "/api/catalog") {
-    const status_report r = agent_.report();
-    return json_reply(page_catalog_json(agent_.catalog(), r.site, r.rack));
-  }
+  if (path == "/api/catalog") return json_reply(page_catalog_json(agent_.catalog(), agent_.site(), agent_.rack()));
   if (path == "/api/status") return json_reply(status_json(agent_));
   if (path == "/api/events") return subscribe();
   if (path == "/api/history") {

@@ -145,12 +145,6 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   template <typename Stream>
   asio::awaitable<void> write_events(Stream& stream, event_stream& events) {
-    // However this ends (closed, too slow, a write failing), the read waiting
-    // for the page to go is cancelled with it, so that the connection closes.
-    struct stop_reading {
-      Stream& s;
-      ~stop_reading() { beast::get_lowest_layer(s).cancel(); }
-    } stop_on_exit{stream};
     asio::steady_timer wait(io);
     events.wake_ = [&wait] { wait.cancel(); };
     struct unhook {

@@ -139,10 +139,12 @@ reconnect_max = "1s"
 """)
         self.process = None
 
-    def start(self):
+    def start(self, extra_args=(), log_level="debug"):
+        """`log_level` None: the configuration's (as a rack runs); `extra_args` such as --enable-test-hooks."""
         if self.socket.exists():
             self.socket.unlink()  # left by a killed agent
-        self.process = subprocess.Popen([str(AGENT), "--config", str(self.config), "--log-level", "debug"],
+        level = ["--log-level", log_level] if log_level else []
+        self.process = subprocess.Popen([str(AGENT), "--config", str(self.config), *level, *extra_args],
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         wait_for(lambda: self.socket.exists() or self.process.poll() is not None, what="agent status socket")
         assert self.process.poll() is None, self.log_text()

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from conftest import AGENT, BAD_MODULE_DIR, CLI, MODULE_DIR, Agent, wait_for
+from conftest import AGENT, BAD_MODULE_DIR, CLI, MODULE_DIR, Agent
 
 HUNG_AND_HEALTHY = """
 [[drivers]]
@@ -150,11 +150,8 @@ def test_a_held_up_main_loop_makes_no_sensor_stale_and_raises_nothing(tmp_path, 
 name = "rack"
 type = "sim"
 seed = 3
-""")
-    agent.process = subprocess.Popen([str(AGENT), "--config", str(agent.config), "--enable-test-hooks"],
-                                     stdout=open(agent.log, "ab"), stderr=subprocess.STDOUT)
+""").start(extra_args=["--enable-test-hooks"])
     try:
-        wait_for(lambda: agent.socket.exists(), what="the status socket")
         c.wait_batches(2)
         # Hold the loop for 1.5 s: fifteen ticks of the 100 ms power group, one of the others.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
