@@ -70,7 +70,7 @@ void alert_book::set_alarms(const stream_topic& rack, const active_alarms_info& 
     alert al;
     al.labels = alarm_labels(rack, a, meta);
     al.starts_ms = a.since_ms;
-    std::string what = meta ? meta->name : a.sensor_key;
+    std::string what = meta ? meta->name.str() : a.sensor_key;
     if (a.kind == alarm_kind::failing) {
       what += " is not reading (" + a.limit + ")";
     } else if (a.value) {

@@ -34,7 +34,7 @@ known_catalog::known_catalog(decoded_catalog d, std::string raw)
 std::size_t known_catalog::bytes() const {
   std::size_t n = sizeof(*this) + series.bytes() + payload.capacity();
   for (const auto& s : decoded.catalog.sensors) {
-    n += sizeof(s) + s.driver.capacity() + s.id.capacity() + s.name.capacity() + s.unit.capacity() +
+    n += sizeof(s) + s.driver.heap_bytes() + s.id.heap_bytes() + s.name.heap_bytes() + s.unit.heap_bytes() +
          s.location.heap_bytes();
   }
   return n;

@@ -157,6 +157,8 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
   }
 
   std::set<std::string> ids;
+  text_pool shared;  // one copy of the driver name, and of each unit and state list, for all the sensors
+  state_pool state_lists;
   const std::uint32_t count = d.sensor_count(handle_);
   // Sensor indices stay the driver's, so a dropped sensor leaves a hole, not a shift.
   catalog->sensors.resize(count);
@@ -189,19 +191,20 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
       continue;
     }
     sensor_meta& m = catalog->sensors[i];
-    m.driver = config_.name;
+    m.driver = shared.get(config_.name);
     m.id = info.id;
     m.name = info.name ? info.name : info.id;
     m.kind = info.kind;
-    m.unit = info.unit ? info.unit : "";
+    m.unit = shared.get(info.unit ? info.unit : "");
     m.location = parse_location(info.location ? info.location : "");
+    m.location.share(shared);
     m.resolution = info.resolution;
     m.warn_low = limit(info.warn_low);
     m.warn_high = limit(info.warn_high);
     m.crit_low = limit(info.crit_low);
     m.crit_high = limit(info.crit_high);
     m.group = info.group;
-    m.states = parse_state_names(info.states ? info.states : "");  // NULL from a driver older than ABI 1.3
+    m.states = state_lists.get(parse_state_names(info.states ? info.states : ""));  // NULL before ABI 1.3
     usable[i] = true;
     catalog->groups[info.group].members.push_back(i);
   }

@@ -22,12 +22,25 @@ location_labels parse_location(std::string_view text) {
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
-  labels.shrink_to_fit();
   return labels;
 }
 
-std::vector<std::pair<std::int64_t, std::string>> parse_state_names(std::string_view text) {
-  std::vector<std::pair<std::int64_t, std::string>> names;
+state_names state_pool::get(state_names::list names) {
+  if (names.empty()) return {};
+  if (auto it = lists_.find(names); it != lists_.end()) return it->second;
+  state_names made(names);
+  lists_.emplace(std::move(names), made);
+  return made;
+}
+
+std::string sensor_meta::key() const {
+  std::string key;
+  key.reserve(driver.size() + 1 + id.size());
+  return key.append(driver).append("/").append(id);
+}
+
+state_names::list parse_state_names(std::string_view text) {
+  state_names::list names;
   const location_labels pairs = parse_location(text);
   for (const auto& [value, word] : pairs) {
     std::int64_t v = 0;
@@ -59,7 +72,7 @@ std::string change_group(const sensor_meta& m) {
     return std::string(key) + "=" + std::string(value);
   }
   const std::size_t dot = m.id.rfind('.');
-  return dot == std::string::npos || dot == 0 ? m.id : m.id.substr(0, dot);
+  return std::string(dot == std::string::npos || dot == 0 ? m.id.view() : m.id.substr(0, dot));
 }
 
 bool same_description(const sensor_meta& a, const sensor_meta& b) {
@@ -72,7 +85,7 @@ bool same_description(const sensor_meta& a, const sensor_meta& b) {
 
 bool sensor_matches(const std::string& glob, const sensor_meta& m) {
   if (glob.empty()) return true;
-  const std::string& subject = glob.find('/') == std::string::npos ? m.id : m.key();
+  const std::string subject = glob.find('/') == std::string::npos ? m.id.str() : m.key();
   return ::fnmatch(glob.c_str(), subject.c_str(), 0) == 0;
 }
 

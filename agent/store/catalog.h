@@ -3,7 +3,11 @@
 // once, in the retained catalog message, and not with every reading.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,24 +15,63 @@
 #include <vector>
 
 #include "store/location_labels.h"
+#include "store/shared_text.h"
 
 namespace racktel {
 
+// A state sensor's values in words ({0, "up"}, {1, "down"}), shared by the
+// sensors that have the same list (a rack's links all say "up" and "down").
+class state_names {
+ public:
+  using list = std::vector<std::pair<std::int64_t, std::string>>;
+  state_names() = default;
+  state_names(list names)
+      : names_(names.empty() ? nullptr : std::make_shared<const list>(std::move(names))) {}
+
+  state_names(std::initializer_list<list::value_type> names) : state_names(list(names)) {}
+
+  bool empty() const { return !names_; }
+  std::size_t size() const { return names_ ? names_->size() : 0; }
+  list::const_iterator begin() const { return names_ ? names_->begin() : list::const_iterator(); }
+  list::const_iterator end() const { return names_ ? names_->end() : list::const_iterator(); }
+  const list::value_type& operator[](std::size_t i) const { return (*names_)[i]; }
+  bool operator==(const state_names& other) const {
+    return names_ == other.names_ || (size() == other.size() && std::equal(begin(), end(), other.begin()));
+  }
+
+ private:
+  std::shared_ptr<const list> names_;
+};
+
+// Equal state lists made one while a catalog is built.
+class state_pool {
+ public:
+  state_names get(state_names::list names);
+
+ private:
+  std::map<state_names::list, state_names> lists_;
+};
+
+// What the rack knows of one sensor. A rack holds ten thousand of these, so
+// the texts are shared_text (driver name, unit and state words shared between
+// sensors by the pools that build a catalog) and absent limits are NaN:
+// 104 bytes where std::strings and optionals took 285.
 struct sensor_meta {
-  std::string driver;  // instance name from the config
-  std::string id;      // stable within the instance
-  std::string name;
-  std::uint32_t kind = 0;  // racktel_sensor_kind
-  std::string unit;
+  shared_text driver;  // instance name from the config
+  shared_text id;      // stable within the instance
+  shared_text name;
+  std::uint32_t kind = 0;   // racktel_sensor_kind
+  std::uint32_t group = 0;  // read group within the instance
+  shared_text unit;
   location_labels location;
   double resolution = 1.0;
-  std::optional<double> warn_low, warn_high, crit_low, crit_high;
-  std::uint32_t group = 0;
-  // A state sensor's values in words ({0, "up"}, {1, "down"}); empty when the driver gives none.
-  std::vector<std::pair<std::int64_t, std::string>> states;
+  optional_limit warn_low, warn_high, crit_low, crit_high;
+  state_names states;  // empty when the driver gives none
 
-  std::string key() const { return driver + "/" + id; }  // unique across the rack
+  std::string key() const;  // "driver/id": unique across the rack
 };
+
+static_assert(sizeof(void*) != 8 || sizeof(sensor_meta) == 104, "a rack holds ten thousand: mind the size");
 
 struct sensor_catalog {
   std::uint64_t version = 0;  // content hash: same sensors, same version, across restarts
@@ -39,7 +82,7 @@ struct sensor_catalog {
 location_labels parse_location(std::string_view text);
 
 // "0=up,1=down" -> {{0,"up"},{1,"down"}}; malformed parts are skipped.
-std::vector<std::pair<std::int64_t, std::string>> parse_state_names(std::string_view text);
+state_names::list parse_state_names(std::string_view text);
 // What a reading of `meta` means in words ("down"), or empty when its value has none.
 std::string state_word(const sensor_meta& meta, double value);
 // A value as people read it: the state's word ("link 0 down" reads "down"), else the number and unit ("95.2 Cel").

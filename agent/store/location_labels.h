@@ -1,17 +1,22 @@
 // A sensor's location labels ("tray"="3", "chip"="12"), in the order given,
-// kept as one string of NUL-terminated keys and values: most fit in the
-// string's own 15 bytes, where a vector of string pairs took 64 bytes a label
-// and an allocation. Iterates as pairs of string_views. Pure.
+// kept as one shared_text of keys and values each ended by a unit separator
+// (0x1f): 8 bytes, and sensors with the same place (a chip's die, power and
+// voltage) share one text when a text_pool built them; a vector of string
+// pairs took 64 bytes a label and an allocation. Iterates as pairs of
+// string_views. Pure.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "store/shared_text.h"
 
 namespace racktel {
 
@@ -29,13 +34,12 @@ class location_labels {
 
     iterator() = default;
     value_type operator*() const {
-      const std::string_view key(at_);
-      return {key, std::string_view(at_ + key.size() + 1)};
+      const std::string_view key = field(at_);
+      return {key, field(at_ + key.size() + 1)};
     }
     iterator& operator++() {
-      const std::size_t key = std::char_traits<char>::length(at_);
-      at_ += key + 1;
-      at_ += std::char_traits<char>::length(at_) + 1;
+      at_ += field(at_).size() + 1;
+      at_ += field(at_).size() + 1;
       return *this;
     }
     iterator operator++(int) {
@@ -48,6 +52,9 @@ class location_labels {
    private:
     friend class location_labels;
     explicit iterator(const char* at) : at_(at) {}
+    static std::string_view field(const char* at) {  // every field ends with a separator
+      return std::string_view(at, static_cast<std::size_t>(std::strchr(at, separator) - at));
+    }
     const char* at_ = nullptr;
   };
 
@@ -59,30 +66,38 @@ class location_labels {
     for (const auto& [k, v] : labels) emplace_back(k, v);
   }
 
-  // A key or value holding a NUL is cut there (labels come from C strings and checked text).
+  // A key or value holding a NUL or a unit separator is cut there (labels
+  // come from C strings and checked text, neither of which has them).
   void emplace_back(std::string_view key, std::string_view value) {
-    text_.append(key.substr(0, key.find('\0')));
-    text_.push_back('\0');
-    text_.append(value.substr(0, value.find('\0')));
-    text_.push_back('\0');
+    std::string text = text_.str();
+    for (std::string_view part : {key, value}) {
+      text.append(part.substr(0, std::min(part.find('\0'), part.find(separator))));
+      text.push_back(separator);
+    }
+    text_ = shared_text(text);
   }
+  // The same labels, sharing their text with every other made by `pool`.
+  void share(text_pool& pool) { text_ = pool.get(text_.view()); }
 
   bool empty() const { return text_.empty(); }
-  std::size_t size() const { return static_cast<std::size_t>(std::count(text_.begin(), text_.end(), '\0')) / 2; }
-  iterator begin() const { return iterator(text_.data()); }
-  iterator end() const { return iterator(text_.data() + text_.size()); }
+  std::size_t size() const {
+    const std::string_view text = text_.view();
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), separator)) / 2;
+  }
+  iterator begin() const { return iterator(text_.c_str()); }
+  iterator end() const { return iterator(text_.c_str() + text_.size()); }
   value_type front() const { return *begin(); }
-  void shrink_to_fit() { text_.shrink_to_fit(); }
-  // What it holds outside itself: nothing when the labels fit in the string's own bytes.
-  std::size_t heap_bytes() const { return text_.capacity() > 15 ? text_.capacity() + 1 : 0; }
+  // What it holds outside itself (shared or not).
+  std::size_t heap_bytes() const { return text_.heap_bytes(); }
 
-  bool operator==(const location_labels&) const = default;
+  bool operator==(const location_labels& other) const { return text_ == other.text_.view(); }
   bool operator==(const std::vector<std::pair<std::string, std::string>>& labels) const {
     return *this == location_labels(labels);
   }
 
  private:
-  std::string text_;  // key\0value\0key\0value\0...
+  static constexpr char separator = '\x1f';
+  shared_text text_;  // key 0x1f value 0x1f key 0x1f value 0x1f ...
 };
 
 }  // namespace racktel

@@ -388,6 +388,8 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
   out.catalog.version = in.version();
   out.catalog.sensors.reserve(static_cast<std::size_t>(in.sensors_size()));
   out.interval_ms.reserve(static_cast<std::size_t>(in.sensors_size()));
+  text_pool shared;  // a catalog names a few drivers and units many times
+  state_pool state_lists;
   for (int i = 0; i < in.sensors_size(); ++i) {
     const v1::Sensor& s = in.sensors(i);
     const std::string where = "sensor " + std::to_string(i) + ": ";
@@ -402,11 +404,11 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
                   std::to_string(limits.max_labels));
     }
     sensor_meta m;
-    m.driver = s.driver();
+    m.driver = shared.get(s.driver());
     m.id = s.id();
     m.name = s.name();
     m.kind = static_cast<std::uint32_t>(s.kind());
-    m.unit = s.unit();
+    m.unit = shared.get(s.unit());
     for (const auto& label : s.location()) {
       if (label.key().size() > limits.max_string_bytes || label.value().size() > limits.max_string_bytes) {
         return fail(where + "a location label is longer than the limit of " + std::to_string(limits.max_string_bytes) +
@@ -414,6 +416,7 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
       }
       m.location.emplace_back(label.key(), label.value());
     }
+    m.location.share(shared);
     m.resolution = std::isfinite(s.resolution()) && s.resolution() > 0 ? s.resolution() : 1.0;
     if (s.has_warn_low()) m.warn_low = s.warn_low();
     if (s.has_warn_high()) m.warn_high = s.warn_high();
@@ -423,13 +426,15 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
       return fail(where + std::to_string(s.states_size()) + " state names is more than the limit of " +
                   std::to_string(limits.max_labels));
     }
+    state_names::list states;
     for (const auto& state : s.states()) {
       if (state.name().size() > limits.max_string_bytes) {
         return fail(where + "a state name is longer than the limit of " + std::to_string(limits.max_string_bytes) +
                     " bytes");
       }
-      m.states.emplace_back(state.value(), state.name());
+      states.emplace_back(state.value(), state.name());
     }
+    m.states = state_lists.get(std::move(states));
     out.catalog.sensors.push_back(std::move(m));
     out.interval_ms.push_back(s.interval_ms());
   }

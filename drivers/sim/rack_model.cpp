@@ -53,6 +53,124 @@ double rack_model::unit_noise(std::uint64_t a, std::uint64_t b) const {
   return static_cast<double>(mix(seed_ ^ mix(a * 0x100000001B3ULL + b)) >> 11U) * 0x1.0p-53;
 }
 
+sensor_spec rack_model::describe(quantity what, int index, int sub) {
+  const auto n = [](int v) { return std::to_string(v); };
+  switch (what) {
+    case quantity::chip_die_temp:
+    case quantity::chip_hbm_temp:
+    case quantity::chip_power:
+    case quantity::chip_vcore:
+    case quantity::chip_duty:
+    case quantity::chip_link_state: {
+      const std::string chip = "chip" + two_digits(index);
+      const std::string where = "tray=" + n(index / chips_per_tray) + ",chip=" + n(index);
+      const std::string label = "chip " + n(index);
+      switch (what) {
+        case quantity::chip_die_temp:
+          return {chip + ".die_temp", label + " die temperature", RACKTEL_KIND_TEMPERATURE, "Cel", where, 0.1, 90.0,
+                  105.0, -20.0, 125.0, group::thermal, what, index, sub};
+        case quantity::chip_hbm_temp:
+          return {chip + ".hbm" + n(sub) + "_temp", label + " HBM stack " + n(sub) + " temperature",
+                  RACKTEL_KIND_TEMPERATURE, "Cel", where + ",hbm=" + n(sub), 0.1, 85.0, 95.0, -20.0, 125.0,
+                  group::thermal, what, index, sub};
+        case quantity::chip_power:
+          return {chip + ".power", label + " power", RACKTEL_KIND_POWER, "W", where, 1.0, 1100.0, 1200.0, 0.0, 1500.0,
+                  group::power, what, index, sub};
+        case quantity::chip_vcore:
+          return {chip + ".vcore", label + " core voltage", RACKTEL_KIND_VOLTAGE, "V", where, 0.001, nan, nan, 0.0,
+                  1.2, group::power, what, index, sub};
+        case quantity::chip_duty:
+          return {chip + ".duty", label + " duty cycle", RACKTEL_KIND_RATIO, "%", where, 0.1, nan, nan, 0.0, 100.0,
+                  group::power, what, index, sub};
+        default:
+          return {chip + ".link" + n(sub), label + " ICI link " + n(sub) + " state", RACKTEL_KIND_STATE, "",
+                  where + ",link=" + n(sub), 1.0, nan, 1.0, 0.0, 1.0, group::status, what, index, sub, "0=up,1=down"};
+      }
+    }
+    case quantity::tray_inlet_temp:
+    case quantity::tray_outlet_temp:
+    case quantity::tray_flow:
+    case quantity::tray_leak:
+    case quantity::tray_host_cpu_temp: {
+      const std::string tr = "tray" + two_digits(index);
+      const std::string where = "tray=" + n(index);
+      const std::string label = "tray " + n(index);
+      switch (what) {
+        case quantity::tray_inlet_temp:
+          return {tr + ".inlet_temp", label + " coolant inlet temperature", RACKTEL_KIND_TEMPERATURE, "Cel", where,
+                  0.1, 40.0, 45.0, -20.0, 100.0, group::thermal, what, index, sub};
+        case quantity::tray_outlet_temp:
+          return {tr + ".outlet_temp", label + " coolant outlet temperature", RACKTEL_KIND_TEMPERATURE, "Cel", where,
+                  0.1, 55.0, 60.0, -20.0, 100.0, group::thermal, what, index, sub};
+        case quantity::tray_flow:
+          return {tr + ".flow", label + " coolant flow", RACKTEL_KIND_FLOW, "L/min", where, 0.01, nan, nan, 0.0, 50.0,
+                  group::status, what, index, sub};
+        case quantity::tray_leak:
+          return {tr + ".leak", label + " leak sensor", RACKTEL_KIND_STATE, "", where, 1.0, nan, 1.0, 0.0, 1.0,
+                  group::status, what, index, sub, "0=none,1=detected"};
+        default:
+          return {tr + ".host_cpu_temp", label + " host CPU temperature", RACKTEL_KIND_TEMPERATURE, "Cel", where, 0.1,
+                  85.0, 95.0, -20.0, 125.0, group::thermal, what, index, sub};
+      }
+    }
+    case quantity::shelf_input_power:
+    case quantity::shelf_output_power: {
+      const std::string where = "shelf=" + n(index);
+      const std::string label = "power shelf " + n(index);
+      if (what == quantity::shelf_input_power) {
+        return {"shelf" + n(index) + ".input_power", label + " input power", RACKTEL_KIND_POWER, "W", where, 1.0, nan,
+                nan, 0.0, 40000.0, group::power, what, index, sub};
+      }
+      return {"shelf" + n(index) + ".output_power", label + " output power", RACKTEL_KIND_POWER, "W", where, 1.0,
+              27000.0, 30000.0, 0.0, 40000.0, group::power, what, index, sub};
+    }
+    case quantity::psu_input_power:
+    case quantity::psu_output_power:
+    case quantity::psu_output_voltage:
+    case quantity::psu_output_current:
+    case quantity::psu_status: {
+      const int shelf = index / psus_per_shelf;
+      const int p = index % psus_per_shelf;
+      const std::string id = "shelf" + n(shelf) + ".psu" + n(p);
+      const std::string where = "shelf=" + n(shelf) + ",psu=" + n(p);
+      const std::string label = "power shelf " + n(shelf) + " PSU " + n(p);
+      switch (what) {
+        case quantity::psu_input_power:
+          return {id + ".input_power", label + " input power", RACKTEL_KIND_POWER, "W", where, 1.0, nan, nan, 0.0,
+                  7000.0, group::power, what, index, sub};
+        case quantity::psu_output_power:
+          return {id + ".output_power", label + " output power", RACKTEL_KIND_POWER, "W", where, 1.0, 5000.0, 5500.0,
+                  0.0, 7000.0, group::power, what, index, sub};
+        case quantity::psu_output_voltage:
+          return {id + ".output_voltage", label + " output voltage", RACKTEL_KIND_VOLTAGE, "V", where, 0.01, nan, nan,
+                  0.0, 60.0, group::power, what, index, sub};
+        case quantity::psu_output_current:
+          return {id + ".output_current", label + " output current", RACKTEL_KIND_CURRENT, "A", where, 0.01, 100.0,
+                  110.0, 0.0, 150.0, group::power, what, index, sub};
+        default:
+          return {id + ".status", label + " status", RACKTEL_KIND_STATE, "", where, 1.0, nan, 1.0, 0.0, 255.0,
+                  group::status, what, index, sub, "0=ok,1=fault"};
+      }
+    }
+    case quantity::cdu_supply_temp:
+      return {"cdu.supply_temp", "CDU coolant supply temperature", RACKTEL_KIND_TEMPERATURE, "Cel", "cdu=0", 0.1, 40.0,
+              45.0, -20.0, 100.0, group::thermal, what, index, sub};
+    case quantity::cdu_return_temp:
+      return {"cdu.return_temp", "CDU coolant return temperature", RACKTEL_KIND_TEMPERATURE, "Cel", "cdu=0", 0.1, 55.0,
+              60.0, -20.0, 100.0, group::thermal, what, index, sub};
+    case quantity::cdu_flow:
+      return {"cdu.flow", "CDU coolant flow", RACKTEL_KIND_FLOW, "L/min", "cdu=0", 0.1, nan, nan, 0.0, 500.0,
+              group::status, what, index, sub};
+    case quantity::cdu_pressure:
+      return {"cdu.pressure", "CDU differential pressure", RACKTEL_KIND_PRESSURE, "kPa", "cdu=0", 0.1, nan, nan, 0.0,
+              400.0, group::status, what, index, sub};
+    case quantity::cdu_pump_speed:
+      break;
+  }
+  return {"cdu.pump_speed", "CDU pump speed", RACKTEL_KIND_FAN_SPEED, "RPM", "cdu=0", 1.0, nan, nan, 0.0, 6000.0,
+          group::status, what, index, sub};
+}
+
 rack_model::rack_model(std::uint64_t seed, fault_set faults)
     : seed_(seed), faults_(std::move(faults)) {
   // The whole rack runs one training job: chips share its phase, each with a
@@ -66,100 +184,48 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
     });
   }
 
-  auto add = [this](const sensor_spec& s) {
-    sensors_.push_back({s.what, s.read_group, static_cast<std::uint16_t>(s.index), static_cast<std::uint16_t>(s.sub),
-                        static_cast<std::uint32_t>(text_.size())});
-    for (const std::string* part : {&s.id, &s.name, &s.unit, &s.location, &s.states}) {
-      text_ += *part;
-      text_ += '\0';
+  auto add = [this](quantity what, int index, int sub = 0) {
+    quantity_facts& f = facts_[static_cast<std::size_t>(what)];
+    if (!f.known) {  // what every sensor of the quantity shares
+      const sensor_spec s = describe(what, index, sub);
+      f = {true, s.read_group, s.range_min, s.range_max};
     }
-    const auto q = static_cast<std::size_t>(s.what);
-    if (facts_.size() <= q) facts_.resize(q + 1);
-    facts_[q] = {s.kind, s.resolution, s.warn_high, s.crit_high, s.range_min, s.range_max};
+    sensors_.push_back({what, static_cast<std::uint16_t>(index), static_cast<std::uint16_t>(sub)});
   };
   for (int tray = 0; tray < tray_count; ++tray) {
     if (!tray_present(tray)) continue;
     for (int k = 0; k < chips_per_tray; ++k) {
       const int c = tray * chips_per_tray + k;
-      const std::string chip = "chip" + two_digits(c);
-      const std::string where = "tray=" + std::to_string(tray) + ",chip=" + std::to_string(c);
-      const std::string label = "chip " + std::to_string(c);
-      add({chip + ".die_temp", label + " die temperature", RACKTEL_KIND_TEMPERATURE, "Cel",
-           where, 0.1, 90.0, 105.0, -20.0, 125.0, group::thermal, quantity::chip_die_temp, c, 0});
-      for (int s = 0; s < hbm_stacks_per_chip; ++s) {
-        add({chip + ".hbm" + std::to_string(s) + "_temp",
-             label + " HBM stack " + std::to_string(s) + " temperature", RACKTEL_KIND_TEMPERATURE,
-             "Cel", where + ",hbm=" + std::to_string(s), 0.1, 85.0, 95.0, -20.0, 125.0,
-             group::thermal, quantity::chip_hbm_temp, c, s});
-      }
-      add({chip + ".power", label + " power", RACKTEL_KIND_POWER, "W", where, 1.0, 1100.0,
-           1200.0, 0.0, 1500.0, group::power, quantity::chip_power, c, 0});
-      add({chip + ".vcore", label + " core voltage", RACKTEL_KIND_VOLTAGE, "V", where, 0.001, nan,
-           nan, 0.0, 1.2, group::power, quantity::chip_vcore, c, 0});
-      add({chip + ".duty", label + " duty cycle", RACKTEL_KIND_RATIO, "%", where, 0.1, nan, nan,
-           0.0, 100.0, group::power, quantity::chip_duty, c, 0});
-      for (int l = 0; l < links_per_chip; ++l) {
-        add({chip + ".link" + std::to_string(l), label + " ICI link " + std::to_string(l) + " state",
-             RACKTEL_KIND_STATE, "", where + ",link=" + std::to_string(l), 1.0, nan, 1.0, 0.0, 1.0,
-             group::status, quantity::chip_link_state, c, l, "0=up,1=down"});
-      }
+      add(quantity::chip_die_temp, c);
+      for (int stack = 0; stack < hbm_stacks_per_chip; ++stack) add(quantity::chip_hbm_temp, c, stack);
+      add(quantity::chip_power, c);
+      add(quantity::chip_vcore, c);
+      add(quantity::chip_duty, c);
+      for (int link = 0; link < links_per_chip; ++link) add(quantity::chip_link_state, c, link);
     }
-    const std::string tr = "tray" + two_digits(tray);
-    const std::string where = "tray=" + std::to_string(tray);
-    const std::string label = "tray " + std::to_string(tray);
-    add({tr + ".inlet_temp", label + " coolant inlet temperature", RACKTEL_KIND_TEMPERATURE, "Cel",
-         where, 0.1, 40.0, 45.0, -20.0, 100.0, group::thermal, quantity::tray_inlet_temp, tray, 0});
-    add({tr + ".outlet_temp", label + " coolant outlet temperature", RACKTEL_KIND_TEMPERATURE,
-         "Cel", where, 0.1, 55.0, 60.0, -20.0, 100.0, group::thermal, quantity::tray_outlet_temp,
-         tray, 0});
-    add({tr + ".flow", label + " coolant flow", RACKTEL_KIND_FLOW, "L/min", where, 0.01, nan, nan,
-         0.0, 50.0, group::status, quantity::tray_flow, tray, 0});
-    add({tr + ".leak", label + " leak sensor", RACKTEL_KIND_STATE, "", where, 1.0, nan, 1.0, 0.0,
-         1.0, group::status, quantity::tray_leak, tray, 0, "0=none,1=detected"});
-    add({tr + ".host_cpu_temp", label + " host CPU temperature", RACKTEL_KIND_TEMPERATURE, "Cel",
-         where, 0.1, 85.0, 95.0, -20.0, 125.0, group::thermal, quantity::tray_host_cpu_temp, tray,
-         0});
+    for (quantity q : {quantity::tray_inlet_temp, quantity::tray_outlet_temp, quantity::tray_flow,
+                       quantity::tray_leak, quantity::tray_host_cpu_temp}) {
+      add(q, tray);
+    }
   }
   for (int shelf = 0; shelf < shelf_count; ++shelf) {
-    const std::string sh = "shelf" + std::to_string(shelf);
-    const std::string where = "shelf=" + std::to_string(shelf);
-    const std::string label = "power shelf " + std::to_string(shelf);
-    add({sh + ".input_power", label + " input power", RACKTEL_KIND_POWER, "W", where, 1.0, nan,
-         nan, 0.0, 40000.0, group::power, quantity::shelf_input_power, shelf, 0});
-    add({sh + ".output_power", label + " output power", RACKTEL_KIND_POWER, "W", where, 1.0,
-         27000.0, 30000.0, 0.0, 40000.0, group::power, quantity::shelf_output_power, shelf, 0});
+    add(quantity::shelf_input_power, shelf);
+    add(quantity::shelf_output_power, shelf);
     for (int p = 0; p < psus_per_shelf; ++p) {
-      const int psu = shelf * psus_per_shelf + p;
-      const std::string id = sh + ".psu" + std::to_string(p);
-      const std::string pw = where + ",psu=" + std::to_string(p);
-      const std::string pl = label + " PSU " + std::to_string(p);
-      add({id + ".input_power", pl + " input power", RACKTEL_KIND_POWER, "W", pw, 1.0, nan, nan,
-           0.0, 7000.0, group::power, quantity::psu_input_power, psu, 0});
-      add({id + ".output_power", pl + " output power", RACKTEL_KIND_POWER, "W", pw, 1.0, 5000.0,
-           5500.0, 0.0, 7000.0, group::power, quantity::psu_output_power, psu, 0});
-      add({id + ".output_voltage", pl + " output voltage", RACKTEL_KIND_VOLTAGE, "V", pw, 0.01,
-           nan, nan, 0.0, 60.0, group::power, quantity::psu_output_voltage, psu, 0});
-      add({id + ".output_current", pl + " output current", RACKTEL_KIND_CURRENT, "A", pw, 0.01,
-           100.0, 110.0, 0.0, 150.0, group::power, quantity::psu_output_current, psu, 0});
-      add({id + ".status", pl + " status", RACKTEL_KIND_STATE, "", pw, 1.0, nan, 1.0, 0.0, 255.0,
-           group::status, quantity::psu_status, psu, 0, "0=ok,1=fault"});
+      for (quantity q : {quantity::psu_input_power, quantity::psu_output_power, quantity::psu_output_voltage,
+                         quantity::psu_output_current, quantity::psu_status}) {
+        add(q, shelf * psus_per_shelf + p);
+      }
     }
   }
-  add({"cdu.supply_temp", "CDU coolant supply temperature", RACKTEL_KIND_TEMPERATURE, "Cel",
-       "cdu=0", 0.1, 40.0, 45.0, -20.0, 100.0, group::thermal, quantity::cdu_supply_temp, 0, 0});
-  add({"cdu.return_temp", "CDU coolant return temperature", RACKTEL_KIND_TEMPERATURE, "Cel",
-       "cdu=0", 0.1, 55.0, 60.0, -20.0, 100.0, group::thermal, quantity::cdu_return_temp, 0, 0});
-  add({"cdu.flow", "CDU coolant flow", RACKTEL_KIND_FLOW, "L/min", "cdu=0", 0.1, nan, nan, 0.0,
-       500.0, group::status, quantity::cdu_flow, 0, 0});
-  add({"cdu.pressure", "CDU differential pressure", RACKTEL_KIND_PRESSURE, "kPa", "cdu=0", 0.1,
-       nan, nan, 0.0, 400.0, group::status, quantity::cdu_pressure, 0, 0});
-  add({"cdu.pump_speed", "CDU pump speed", RACKTEL_KIND_FAN_SPEED, "RPM", "cdu=0", 1.0, nan, nan,
-       0.0, 6000.0, group::status, quantity::cdu_pump_speed, 0, 0});
+  for (quantity q : {quantity::cdu_supply_temp, quantity::cdu_return_temp, quantity::cdu_flow,
+                     quantity::cdu_pressure, quantity::cdu_pump_speed}) {
+    add(q, 0);
+  }
 
   sensors_.shrink_to_fit();
-  text_.shrink_to_fit();
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
-    const char* id = text(i).id;
+    const std::string id = spec(i).id;
     for (const auto& stuck : faults_.stuck_sensors) {
       if (sensor_id_matches(stuck.sensor, id)) {
         if (stuck_value_.empty()) stuck_value_.resize(sensors_.size());
@@ -176,22 +242,9 @@ rack_model::rack_model(std::uint64_t seed, fault_set faults)
   }
 }
 
-rack_model::sensor_text rack_model::text(std::size_t i) const {
-  const char* p = text_.data() + sensors_[i].text;
-  sensor_text t{};
-  for (const char** field : {&t.id, &t.name, &t.unit, &t.location, &t.states}) {
-    *field = p;
-    p += std::char_traits<char>::length(p) + 1;
-  }
-  return t;
-}
-
 sensor_spec rack_model::spec(std::size_t i) const {
   const stored_sensor& s = sensors_[i];
-  const quantity_facts& f = facts_[static_cast<std::size_t>(s.what)];
-  const sensor_text t = text(i);
-  return {t.id,        t.name,      f.kind,        t.unit,       t.location, f.resolution, f.warn_high, f.crit_high,
-          f.range_min, f.range_max, s.read_group,  s.what,       s.index,    s.sub,        t.states};
+  return describe(s.what, s.index, s.sub);
 }
 
 std::vector<sensor_spec> rack_model::sensors() const {

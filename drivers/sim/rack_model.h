@@ -4,6 +4,8 @@
 // can predict exactly what the driver reports.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,7 +28,7 @@ inline constexpr std::uint32_t group_count = 3;
 
 // Which physical quantity a sensor reports. `unit` picks the chip, tray,
 // shelf, PSU or link it belongs to.
-enum class quantity {
+enum class quantity : std::uint8_t {
   chip_die_temp,
   chip_hbm_temp,
   chip_power,
@@ -51,6 +53,7 @@ enum class quantity {
   cdu_pressure,
   cdu_pump_speed,
 };
+inline constexpr std::size_t quantity_count = static_cast<std::size_t>(quantity::cdu_pump_speed) + 1;
 
 struct sensor_spec {
   std::string id;        // stable: "chip07.hbm3_temp"
@@ -95,20 +98,15 @@ class rack_model {
   rack_model(std::uint64_t seed, fault_set faults);
 
   std::size_t sensor_count() const { return sensors_.size(); }
-  // Sensor `i` as described to the host, built on demand: the model keeps a
-  // dozen bytes a sensor and its text in one arena rather than a sensor_spec each.
+  // Sensor `i` as described to the host, built when asked: the model keeps
+  // 6 bytes a sensor (what it measures and where), not its text.
   sensor_spec spec(std::size_t i) const;
   std::vector<sensor_spec> sensors() const;  // every spec, built on demand (tests and tools)
-  // Sensor `i`'s text, NUL-terminated; valid as long as the model.
-  struct sensor_text {
-    const char* id;
-    const char* name;
-    const char* unit;
-    const char* location;
-    const char* states;
-  };
-  sensor_text text(std::size_t i) const;
-  group read_group(std::size_t i) const { return sensors_[i].read_group; }
+  // The description of a sensor of quantity `what` on chip, tray, shelf or
+  // global PSU `index` (HBM stack or link `sub`): the one place the sim's
+  // names, units and limits are written down.
+  static sensor_spec describe(quantity what, int index, int sub);
+  group read_group(std::size_t i) const { return facts_[static_cast<std::size_t>(sensors_[i].what)].read_group; }
   // Whether `value` is within the sensor's measurable range.
   bool in_range(std::size_t i, double value) const;
   const fault_set& faults() const { return faults_; }
@@ -144,18 +142,17 @@ class rack_model {
   static double lagged(double mean, const std::vector<wave>& waves, double tau_s, double t);
   double chip_power_lagged(int chip, double tau_s, double t) const;
   double host_power(int tray, double t) const;
-  // Each sensor as kept: what it measures, where, and where its text starts in text_.
+  // Each sensor as kept: what it measures and where.
   struct stored_sensor {
     quantity what;
-    group read_group;
     std::uint16_t index;
     std::uint16_t sub;
-    std::uint32_t text;  // id, name, unit, location, states: back to back, NUL-terminated
   };
-  // What every sensor of a quantity shares.
+  // What the read path needs of every sensor of a quantity.
   struct quantity_facts {
-    std::uint32_t kind = 0;
-    double resolution = 1, warn_high = 0, crit_high = 0, range_min = 0, range_max = 0;
+    bool known = false;
+    group read_group = group::power;
+    double range_min = 0, range_max = 0;
   };
   double physical_value(const stored_sensor& s, double t) const;
   double unit_noise(std::uint64_t a, std::uint64_t b) const;  // deterministic in [0, 1)
@@ -163,8 +160,7 @@ class rack_model {
   std::uint64_t seed_;
   fault_set faults_;
   std::vector<stored_sensor> sensors_;
-  std::string text_;
-  std::vector<quantity_facts> facts_;  // by quantity
+  std::array<quantity_facts, quantity_count> facts_{};
   std::vector<std::vector<wave>> chip_waves_;  // utilisation waves per chip
   std::vector<std::optional<double>> stuck_value_;  // per sensor; empty when none is stuck
   std::vector<double> read_error_probability_;     // per sensor; empty when none fails

@@ -40,6 +40,7 @@ struct instance {
   std::optional<tray_pull> pull;
   std::int64_t opened_ns = 0;
   std::uint64_t generation = 0;
+  sensor_spec described;  // the sensor sim_sensor_info described last; its strings are what the host reads
 
   void index_groups() {
     group_members.assign(group_count, {});
@@ -172,7 +173,7 @@ int sim_open(const racktel_host* host, const racktel_config* config, std::uint32
     }
 
     auto inst = std::make_unique<instance>(
-        instance{rack_model(static_cast<std::uint64_t>(seed), std::move(faults)), {}, pull, 0, 0});
+        instance{rack_model(static_cast<std::uint64_t>(seed), std::move(faults)), {}, pull, 0, 0, {}});
     inst->opened_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
     inst->index_groups();
@@ -190,26 +191,29 @@ std::uint32_t sim_sensor_count(void* p) noexcept {
   return static_cast<std::uint32_t>(static_cast<instance*>(p)->model.sensor_count());
 }
 
-int sim_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) noexcept {
-  const rack_model& model = static_cast<instance*>(p)->model;
+int sim_sensor_info(void* p, std::uint32_t index, racktel_sensor_info* info) noexcept try {
+  auto* self = static_cast<instance*>(p);
+  const rack_model& model = self->model;
   if (index >= model.sensor_count()) return RACKTEL_DRIVER_FAILED;
-  const sensor_spec s = model.spec(index);
-  // The strings point into the model's own text, which lives until the model
-  // is replaced (a new catalog generation) or the instance is closed.
-  const rack_model::sensor_text text = model.text(index);
-  info->id = text.id;
-  info->name = text.name;
+  // Built when asked, into the instance's one description: the host copies
+  // the strings before it calls again (ABI 1.5), so the model keeps no text.
+  self->described = model.spec(index);
+  const sensor_spec& s = self->described;
+  info->id = s.id.c_str();
+  info->name = s.name.c_str();
   info->kind = s.kind;
-  info->unit = text.unit;
-  info->location = text.location;
+  info->unit = s.unit.c_str();
+  info->location = s.location.c_str();
   info->resolution = s.resolution;
   info->warn_low = std::nan("");
   info->warn_high = s.warn_high;
   info->crit_low = std::nan("");
   info->crit_high = s.crit_high;
   info->group = static_cast<std::uint32_t>(s.read_group);
-  racktel::drivers::set_state_words(info, text.states);
+  racktel::drivers::set_state_words(info, s.states.c_str());
   return RACKTEL_DRIVER_OK;
+} catch (...) {
+  return RACKTEL_DRIVER_FAILED;
 }
 
 std::uint32_t sim_group_count(void*) noexcept { return group_count; }

@@ -9,6 +9,7 @@
 
 #include "drivers/driver_instance.h"
 #include "drivers/driver_loader.h"
+#include "rack_model.h"
 #include "sim_driver.h"
 #include "temp_dir.h"
 
@@ -133,6 +134,28 @@ TEST_CASE("an opened sim instance reports groups with their intervals") {
   CHECK(state_word(find("tray03.leak"), 1) == "detected");
   CHECK(state_word(find("shelf1.psu2.status"), 1) == "fault");
   CHECK(find("chip12.die_temp").states.empty());
+}
+
+TEST_CASE("the host copies a sensor's strings before it calls the driver again (ABI 1.5)") {
+  // The sim describes each sensor into one buffer that the next call
+  // overwrites: a host that kept the driver's pointers would show every
+  // sensor with the last one's id, name and location.
+  load_result r = driver_loader(builtin_drivers(), "/nonexistent").load("sim", std::nullopt);
+  REQUIRE(r.driver);
+  auto opened = driver_instance::open(sim_config(), std::move(*r.driver), 0);
+  REQUIRE(opened.instance);
+  const instance_catalog& c = *opened.instance->initial_catalog();
+  const std::vector<sim::sensor_spec> model = sim::rack_model(1, {}).sensors();
+  REQUIRE(c.sensors.size() == model.size());
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    CHECK(c.sensors[i].id == model[i].id);
+    CHECK(c.sensors[i].name == model[i].name);
+    CHECK(c.sensors[i].unit == model[i].unit);
+    CHECK(c.sensors[i].location == parse_location(model[i].location));
+    CHECK(c.sensors[i].states == state_names(parse_state_names(model[i].states)));
+  }
+  // Equal units and locations are one text: "Cel" is held once for the rack.
+  CHECK(c.sensors[0].unit.same_block(c.sensors[1].unit));
 }
 
 TEST_CASE("modules that others could have written are refused before they are loaded") {

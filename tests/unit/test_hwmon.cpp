@@ -164,9 +164,9 @@ TEST_CASE("readings are scaled to SI units exactly as the kernel documents") {
   CHECK(find("coretemp.temp2").location == std::vector<std::pair<std::string, std::string>>{{"board", "controller"}, {"core", "0"}});
   CHECK(find("coretemp.temp1").location.empty());  // "Package id 0" is not "Core *"
   CHECK(find("nvme.temp1").location == std::vector<std::pair<std::string, std::string>>{{"board", "controller"}, {"drive", "0"}});
-  CHECK(find("coretemp.temp1").crit_high == doctest::Approx(100.0));
+  CHECK(find("coretemp.temp1").crit_high.value_or(0) == doctest::Approx(100.0));
   CHECK(find("coretemp.temp1").name == "coretemp Package id 0");
-  CHECK(find("nct6775.fan1").warn_low == doctest::Approx(300.0));
+  CHECK(find("nct6775.fan1").warn_low.value_or(0) == doctest::Approx(300.0));
 }
 
 TEST_CASE("include and exclude filters") {

@@ -43,8 +43,11 @@
  * ----------------
  * Strings the host passes in (config values, messages) are valid only for the
  * duration of the call. Strings a driver returns in racktel_sensor_info and
- * racktel_group_info must stay valid until the instance is closed or its
- * catalog generation changes. Sample buffers belong to the host.
+ * racktel_group_info need stay valid only until the driver's next entry point
+ * is called: the host copies them before it calls again (every host has; ABI
+ * 1.5 makes it the rule), so a driver may describe its sensors one at a time
+ * into one buffer instead of keeping every sensor's text for the host's sake.
+ * Sample buffers belong to the host.
  */
 #ifndef RACKTEL_DRIVER_H
 #define RACKTEL_DRIVER_H
@@ -57,7 +60,7 @@ extern "C" {
 #endif
 
 #define RACKTEL_DRIVER_ABI_MAJOR 1
-#define RACKTEL_DRIVER_ABI_MINOR 4
+#define RACKTEL_DRIVER_ABI_MINOR 5
 
 /* Name of the one symbol a driver module exports (see RACKTEL_DRIVER_ENTRY). */
 #define RACKTEL_DRIVER_ENTRY_SYMBOL "racktel_driver_entry"
