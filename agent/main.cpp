@@ -41,6 +41,13 @@ int main(int argc, char** argv) {
   // each keeping its high-water mark: a small daemon with a hundred lanes
   // does better with two.
   ::mallopt(M_ARENA_MAX, 2);
+  // Blocks of 128 KiB and more (a rack's catalog, its payload, the newest
+  // readings) from mmap, given back when freed. Left to itself glibc raises
+  // this threshold to the largest block freed so far (the 1.4 MB catalog
+  // payload of a big rack) and the heap's free top to twice that: the
+  // stress rack kept 1 MiB of such free heap, 35 bytes a sensor.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 
   racktel::ignore_sigpipe();
   racktel::setup_daemon_logging("racktel");
