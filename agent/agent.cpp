@@ -856,7 +856,7 @@ status_report agent::report(const report_request& request) const {
     const bool has_value = reading_has_value(e.status);
     r.attention.push_back({m.key(), m.name, reading_status_name(e.status),
                            has_value ? std::optional<double>(shown_value(m, e)) : std::nullopt, m.unit,
-                           std::move(condition->limit), e.last_ok_ms, condition->level,
+                           std::move(condition->limit), static_cast<std::int64_t>(e.last_ok_ms), condition->level,
                            has_value ? state_word(m, e.value) : std::string()});
   }
   for (active_alarm& a : active_alarms()) {
@@ -996,7 +996,7 @@ std::vector<sensor_report> agent::sensor_reports(const std::string& match) const
     sensor_report s{m.key(), m.name, sensor_kind_name(m.kind), m.unit,
                     e.time_ms == 0 ? "never_read" : reading_status_name(e.status),
                     e.time_ms != 0 && reading_has_value(e.status) ? std::optional<double>(shown_value(m, e)) : std::nullopt,
-                    m.warn_low, m.warn_high, m.crit_low, m.crit_high, e.time_ms, e.last_ok_ms, "", "",
+                    m.warn_low, m.warn_high, m.crit_low, m.crit_high, e.time_ms, static_cast<std::int64_t>(e.last_ok_ms), "", "",
                     e.time_ms != 0 && reading_has_value(e.status) ? state_word(m, e.value) : std::string()};
     if (auto condition = judge(m, e)) {
       s.condition = attention_level_name(condition->level);

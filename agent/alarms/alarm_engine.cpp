@@ -51,9 +51,11 @@ std::string limits_identity(const alarm_limits& l) {
 
 }  // namespace
 
-std::string_view alarm_engine::key(std::size_t index) const {
-  const std::uint32_t begin = index == 0 ? 0 : key_end_[index - 1];
-  return std::string_view(key_text_).substr(begin, key_end_[index] - begin);
+std::string alarm_engine::key(std::size_t index) const {
+  const sensor_name& k = keys_[index];
+  std::string text;
+  text.reserve(k.driver.size() + 1 + k.id.size());
+  return text.append(k.driver).append("/").append(k.id);
 }
 
 alarm_engine::raised_pair* alarm_engine::raised(std::size_t index) {
@@ -96,15 +98,9 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
   std::unordered_map<std::size_t, raised_pair> next_raised;
   std::unordered_map<std::string, std::uint32_t> shared;
   limit_sets_.clear();
-  key_text_.clear();
-  key_end_.clear();
-  key_end_.reserve(sensors.size());
-  for (std::size_t i = 0; i < sensors.size(); ++i) {
-    const std::string k = sensors[i].key();
-    key_text_ += k;
-    key_end_.push_back(static_cast<std::uint32_t>(key_text_.size()));
-  }
-  key_text_.shrink_to_fit();
+  keys_.clear();
+  keys_.reserve(sensors.size());
+  for (const sensor_meta& m : sensors) keys_.push_back({m.driver, m.id});
   sensors_ = std::move(next);
   raised_.clear();
   for (std::size_t i = 0; i < sensors.size(); ++i) {
@@ -156,12 +152,19 @@ void alarm_engine::set_maintenance(const std::vector<std::uint64_t>& window_by_s
 }
 
 void alarm_engine::restore(const std::vector<active_alarm>& alarms) {
-  std::unordered_map<std::string_view, std::size_t> by_key;
-  for (std::size_t i = 0; i < sensors_.size(); ++i) by_key.emplace(key(i), i);
+  if (alarms.empty()) return;
+  // Indexed by the alarms' keys (a few), not the sensors' (thousands of
+  // strings made at start-up, among the allocations that stay).
+  std::unordered_map<std::string_view, std::size_t> sensor_of;
+  for (const active_alarm& a : alarms) sensor_of.emplace(a.sensor_key, sensors_.size());
+  std::string k;
+  for (std::size_t i = 0; i < sensors_.size(); ++i) {
+    k.assign(keys_[i].driver).append("/").append(keys_[i].id);
+    if (auto it = sensor_of.find(k); it != sensor_of.end()) it->second = i;
+  }
   for (const active_alarm& a : alarms) {
-    auto it = by_key.find(a.sensor_key);
-    if (it == by_key.end()) continue;
-    const std::size_t i = it->second;
+    const std::size_t i = sensor_of.at(a.sensor_key);
+    if (i == sensors_.size()) continue;  // no longer in the catalog
     sensor_state& s = sensors_[i];
     if (limit_sets_[s.limits].suppressed) continue;
     const std::int8_t side = a.limit.ends_with("_high") ? +1 : a.limit.ends_with("_low") ? -1 : 0;
@@ -323,7 +326,7 @@ std::size_t alarm_engine::suppressed_count() const {
 }
 
 std::size_t alarm_engine::memory_bytes() const {
-  return sensors_.capacity() * sizeof(sensor_state) + key_text_.capacity() + key_end_.capacity() * sizeof(std::uint32_t) +
+  return sensors_.capacity() * sizeof(sensor_state) + keys_.capacity() * sizeof(sensor_name) +
          limit_sets_.capacity() * sizeof(alarm_limits) + raised_.size() * (sizeof(raised_pair) + 32);
 }
 

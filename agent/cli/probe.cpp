@@ -95,7 +95,7 @@ std::string probe_config(const probe_options& o, std::map<std::size_t, std::stri
 std::string format_value(const racktel_sample& s, const sensor_meta& m) {
   if (s.status != RACKTEL_READING_OK && s.status != RACKTEL_READING_OUT_OF_RANGE) return "-";
   for (const auto& [value, word] : m.states) {
-    if (static_cast<double>(value) == s.value) return word;
+    if (static_cast<double>(value) == s.value) return std::string(word);
   }
   const int decimals = m.resolution >= 1 ? 0 : std::min(6, static_cast<int>(std::ceil(-std::log10(m.resolution) - 1e-9)));
   char buffer[64];

@@ -157,8 +157,7 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
   }
 
   std::set<std::string> ids;
-  text_pool shared;  // one copy of the driver name, and of each unit and state list, for all the sensors
-  state_pool state_lists;
+  text_pool shared;  // one copy of the driver name, each unit, location and state list, for all the sensors
   const std::uint32_t count = d.sensor_count(handle_);
   // Sensor indices stay the driver's, so a dropped sensor leaves a hole, not a shift.
   catalog->sensors.resize(count);
@@ -204,7 +203,8 @@ std::shared_ptr<instance_catalog> driver_instance::fetch_catalog() {
     m.crit_low = limit(info.crit_low);
     m.crit_high = limit(info.crit_high);
     m.group = info.group;
-    m.states = state_lists.get(parse_state_names(info.states ? info.states : ""));  // NULL before ABI 1.3
+    m.states = parse_state_names(info.states ? info.states : "");  // NULL before ABI 1.3
+    m.states.share(shared);
     usable[i] = true;
     catalog->groups[info.group].members.push_back(i);
   }

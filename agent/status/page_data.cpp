@@ -74,11 +74,12 @@ std::string page_catalog_json(const sensor_catalog& catalog, std::string_view si
     }
     if (!m.states.empty()) {
       out += ",\"states\":{";
-      for (std::size_t i = 0; i < m.states.size(); ++i) {
-        if (i > 0) out += ',';
-        append_json_string(out, std::to_string(m.states[i].first));
+      bool first_state = true;
+      for (const auto& [value, word] : m.states) {
+        if (!std::exchange(first_state, false)) out += ',';
+        append_json_string(out, std::to_string(value));
         out += ':';
-        append_json_string(out, m.states[i].second);
+        append_json_string(out, word);
       }
       out += '}';
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -25,12 +26,19 @@ location_labels parse_location(std::string_view text) {
   return labels;
 }
 
-state_names state_pool::get(state_names::list names) {
-  if (names.empty()) return {};
-  if (auto it = lists_.find(names); it != lists_.end()) return it->second;
-  state_names made(names);
-  lists_.emplace(std::move(names), made);
-  return made;
+state_names::state_names(const list& names) {
+  for (const auto& [value, word] : names) pairs_.emplace_back(std::to_string(value), word);
+}
+
+state_names::state_names(std::initializer_list<std::pair<std::int64_t, std::string_view>> names) {
+  for (const auto& [value, word] : names) pairs_.emplace_back(std::to_string(value), word);
+}
+
+state_names::value_type state_names::iterator::operator*() const {
+  const auto [value_text, word] = *at_;
+  std::int64_t value = 0;
+  std::from_chars(value_text.data(), value_text.data() + value_text.size(), value);  // written from a number
+  return {value, word};
 }
 
 std::string sensor_meta::key() const {
@@ -52,7 +60,7 @@ state_names::list parse_state_names(std::string_view text) {
 
 std::string state_word(const sensor_meta& m, double value) {
   for (const auto& [v, word] : m.states) {
-    if (static_cast<double>(v) == value) return word;
+    if (static_cast<double>(v) == value) return std::string(word);
   }
   return {};
 }

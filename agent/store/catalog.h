@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,43 +20,65 @@
 
 namespace racktel {
 
-// A state sensor's values in words ({0, "up"}, {1, "down"}), shared by the
-// sensors that have the same list (a rack's links all say "up" and "down").
+// A state sensor's values in words ({0, "up"}, {1, "down"}), in 8 bytes: one
+// shared_text of values and words each ended by a unit separator (0x1f),
+// shared by the sensors that have the same list when a text_pool built them
+// (a rack's links all say "up" and "down"). A word holding a NUL or a unit
+// separator is cut there. Iterates as pairs of value and word.
 class state_names {
  public:
   using list = std::vector<std::pair<std::int64_t, std::string>>;
+  using value_type = std::pair<std::int64_t, std::string_view>;
+
+  // Over the pairs of text the values and words are kept as (location_labels' form).
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = state_names::value_type;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = value_type;
+
+    iterator() = default;
+    value_type operator*() const;
+    iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const iterator&) const = default;
+
+   private:
+    friend class state_names;
+    explicit iterator(location_labels::iterator at) : at_(at) {}
+    location_labels::iterator at_;
+  };
+
   state_names() = default;
-  state_names(list names)
-      : names_(names.empty() ? nullptr : std::make_shared<const list>(std::move(names))) {}
+  state_names(const list& names);
+  state_names(std::initializer_list<std::pair<std::int64_t, std::string_view>> names);
 
-  state_names(std::initializer_list<list::value_type> names) : state_names(list(names)) {}
-
-  bool empty() const { return !names_; }
-  std::size_t size() const { return names_ ? names_->size() : 0; }
-  list::const_iterator begin() const { return names_ ? names_->begin() : list::const_iterator(); }
-  list::const_iterator end() const { return names_ ? names_->end() : list::const_iterator(); }
-  const list::value_type& operator[](std::size_t i) const { return (*names_)[i]; }
-  bool operator==(const state_names& other) const {
-    return names_ == other.names_ || (size() == other.size() && std::equal(begin(), end(), other.begin()));
-  }
+  bool empty() const { return pairs_.empty(); }
+  std::size_t size() const { return pairs_.size(); }
+  iterator begin() const { return iterator(pairs_.begin()); }
+  iterator end() const { return iterator(pairs_.end()); }
+  value_type operator[](std::size_t i) const { return *std::next(begin(), static_cast<std::ptrdiff_t>(i)); }
+  bool operator==(const state_names& other) const { return pairs_ == other.pairs_; }
+  // The same list, sharing its text with every other made by `pool`.
+  void share(text_pool& pool) { pairs_.share(pool); }
 
  private:
-  std::shared_ptr<const list> names_;
-};
-
-// Equal state lists made one while a catalog is built.
-class state_pool {
- public:
-  state_names get(state_names::list names);
-
- private:
-  std::map<state_names::list, state_names> lists_;
+  location_labels pairs_;  // value (as decimal text), word
 };
 
 // What the rack knows of one sensor. A rack holds ten thousand of these, so
 // the texts are shared_text (driver name, unit and state words shared between
 // sensors by the pools that build a catalog) and absent limits are NaN:
-// 104 bytes where std::strings and optionals took 285.
+// 96 bytes where std::strings and optionals took 285.
 struct sensor_meta {
   shared_text driver;  // instance name from the config
   shared_text id;      // stable within the instance
@@ -71,7 +94,7 @@ struct sensor_meta {
   std::string key() const;  // "driver/id": unique across the rack
 };
 
-static_assert(sizeof(void*) != 8 || sizeof(sensor_meta) == 104, "a rack holds ten thousand: mind the size");
+static_assert(sizeof(void*) != 8 || sizeof(sensor_meta) == 96, "a rack holds ten thousand: mind the size");
 
 struct sensor_catalog {
   std::uint64_t version = 0;  // content hash: same sensors, same version, across restarts

@@ -229,7 +229,7 @@ void fill_sensor(v1::Sensor& out, const sensor_meta& m, std::uint32_t interval_m
   for (const auto& [value, word] : m.states) {
     v1::StateName& state = *out.add_states();
     state.set_value(value);
-    state.set_name(word);
+    state.set_name(word.data(), word.size());
   }
 }
 
@@ -388,8 +388,7 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
   out.catalog.version = in.version();
   out.catalog.sensors.reserve(static_cast<std::size_t>(in.sensors_size()));
   out.interval_ms.reserve(static_cast<std::size_t>(in.sensors_size()));
-  text_pool shared;  // a catalog names a few drivers and units many times
-  state_pool state_lists;
+  text_pool shared;  // a catalog names a few drivers, units, places and state lists many times
   for (int i = 0; i < in.sensors_size(); ++i) {
     const v1::Sensor& s = in.sensors(i);
     const std::string where = "sensor " + std::to_string(i) + ": ";
@@ -434,7 +433,8 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
       }
       states.emplace_back(state.value(), state.name());
     }
-    m.states = state_lists.get(std::move(states));
+    m.states = states;
+    m.states.share(shared);
     out.catalog.sensors.push_back(std::move(m));
     out.interval_ms.push_back(s.interval_ms());
   }

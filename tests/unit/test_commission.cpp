@@ -39,7 +39,7 @@ struct small_rack {
     }
     readings.assign(sensors.size(), latest_reading{});
     for (std::size_t i = 0; i < sensors.size(); ++i) {
-      readings[i] = {sensors[i].kind == RACKTEL_KIND_STATE ? 0.0 : 60.0, RACKTEL_READING_OK, 1000, 1000};
+      readings[i] = {sensors[i].kind == RACKTEL_KIND_STATE ? 0.0 : 60.0, 1000, 1000, RACKTEL_READING_OK};
     }
   }
   void remove(const std::string& id_prefix) {

@@ -22,7 +22,11 @@ sensor_meta meta(const std::string& id, std::uint32_t kind, const std::string& u
   return m;
 }
 
-latest_reading reading(double v, std::uint32_t status = 0) { return {v, status, 1000, status == 0 ? 1000 : 0}; }
+latest_reading reading(double v, std::uint32_t status = 0) {
+  latest_reading r{v, 1000, status == 0 ? 1000U : 0U};
+  r.status = status & 0xFFU;
+  return r;
+}
 
 std::size_t count(const std::string& text, const std::string& part) {
   std::size_t n = 0;

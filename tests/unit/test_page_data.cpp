@@ -56,8 +56,8 @@ TEST_CASE("page catalog: every sensor with its place, unit, limits and state wor
 TEST_CASE("values event: read sensors only, on their quantum, null without a value") {
   const sensor_catalog c = rack();
   std::vector<latest_reading> latest(3);
-  latest[0] = {57.83, 0, 1000, 1000};
-  latest[1] = {0, 1, 1000, 0};  // an error: no value
+  latest[0] = {57.83, 1000, 1000, 0};
+  latest[1] = {0, 1000, 0, 1};  // an error: no value
   const std::string event = values_event(c, latest, {0, 1, 2, 7}, 1234);
   CHECK(event.starts_with("event: values\ndata: "));
   CHECK(event.ends_with("\n\n"));

@@ -117,11 +117,17 @@ TEST_CASE("sensor_meta: location labels and state words are shared by the sensor
   cut.emplace_back("ke\x1fy", "va\0lue");  // a separator or a NUL ends a key or value
   CHECK(cut == location_labels{{"ke", "va"}});
 
-  state_pool states;
-  const state_names up_down = states.get(parse_state_names("0=up,1=down"));
-  const state_names again = states.get(parse_state_names("0=up,1=down"));
+  state_names up_down = parse_state_names("0=up,1=down,-1=unknown");
+  state_names again = parse_state_names("0=up,1=down,-1=unknown");
+  up_down.share(pool);
+  again.share(pool);
   CHECK(up_down == again);
-  CHECK(up_down.size() == 2);
-  CHECK(up_down[1].second == "down");
-  CHECK(states.get({}).empty());
+  REQUIRE(up_down.size() == 3);
+  CHECK(up_down[1] == state_names::value_type{1, "down"});
+  CHECK(up_down[2] == state_names::value_type{-1, "unknown"});
+  std::vector<state_names::value_type> listed(up_down.begin(), up_down.end());
+  CHECK(listed.size() == 3);
+  CHECK(state_names(state_names::list{}).empty());
+  const state_names cut_word{{7, "wo\x1frd"}};  // a separator ends a word
+  CHECK(cut_word[0].second == "wo");
 }
