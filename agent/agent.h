@@ -217,6 +217,7 @@ class agent {
   std::chrono::steady_clock::time_point last_active_alarms_{};  // its last publication
   batch_builder batch_;
   std::unique_ptr<timer_handle> batch_timer_;
+  std::unique_ptr<timer_handle> settle_timer_;  // gives the heap's free pages back after a catalog change
   std::unique_ptr<spool> spool_;  // null when [spool] enabled = false
   spool_options spool_settings_;
   std::unique_ptr<timer_handle> sync_timer_;

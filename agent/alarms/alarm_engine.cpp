@@ -117,7 +117,7 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
     s.limits = at->second;
     if (limits.suppressed) {
       clear_all(i, key(i), s, limits.rule, alarms, now_ms, out);
-      s = sensor_state{s.limits, 0, 0, 0, s.maintenance, 0, false};
+      s = sensor_state{s.limits, 0, 0, false, 0, 0, s.maintenance};
       continue;
     }
     s.raised = alarms.value_alarm || alarms.failing_alarm;
@@ -236,7 +236,7 @@ void alarm_engine::observe_value(std::size_t index, sensor_state& s, double valu
       s.pending_readings = 0;
     }
     s.pending_level = now.level;
-    ++s.pending_readings;
+    if (s.pending_readings < UINT16_MAX) ++s.pending_readings;
     const bool long_enough = time_ms - s.pending_since_ms >= l.on_delay.count();
     if (!long_enough || s.pending_readings < l.on_readings) return;
     const std::int64_t since = active ? (*active)->since_ms : time_ms;

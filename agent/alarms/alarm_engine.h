@@ -112,17 +112,19 @@ class alarm_engine {
     std::optional<raised_alarm> value_alarm;  // limit or state
     std::optional<raised_alarm> failing_alarm;
   };
-  struct sensor_state {
+  struct sensor_state {  // 32 bytes
     std::uint32_t limits = 0;  // index in limit_sets_
-    // A condition above the active one, waiting for its on-delay.
-    std::uint32_t pending_readings = 0;
+    // A condition above the active one, waiting for its on-delay and readings
+    // (on_readings is at most 65535).
+    std::uint16_t pending_readings = 0;
+    std::int8_t pending_level = 0;
+    bool raised = false;  // it has an entry in raised_
     std::int64_t pending_since_ms = 0;
     // Failing: the first failed reading of the current run, 0 while it reads.
     std::int64_t failing_since_ms = 0;
     std::uint64_t maintenance = 0;  // the window that covers it, 0 when none
-    std::int8_t pending_level = 0;
-    bool raised = false;            // it has an entry in raised_
   };
+  static_assert(sizeof(sensor_state) == 32, "one per sensor");
   // A sensor's whole state, as configure() carries it from one catalog to the next.
   struct carried {
     sensor_state state;

@@ -256,7 +256,7 @@ void read_alarms(reader& r, const toml::table& root, agent_config& config) {
     }
     if (t.get("on_readings") != nullptr) {
       std::uint32_t readings = 1;
-      r.integer(t, "on_readings", readings, 1, 100000);
+      r.integer(t, "on_readings", readings, 1, 65535);
       rule.on_readings = readings;
     }
     if (t.get("failing_after") != nullptr) {

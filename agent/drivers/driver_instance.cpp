@@ -233,10 +233,11 @@ read_outcome driver_instance::read(std::uint32_t group, std::int64_t sample_time
                                    std::int64_t deadline_ns, const std::atomic<int>& cancel) {
   static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free);
   read_outcome outcome;
-  // Headroom for a sensor set that grows during this read (a PSU plugged in).
+  // Headroom for a sensor set that grows during this read (a PSU plugged in:
+  // a handful of sensors; a sixteenth keeps the buffer near what it holds).
   const std::uint32_t known = std::max<std::uint32_t>(driver_.descriptor.sensor_count(handle_),
                                                       static_cast<std::uint32_t>(catalog_->sensor_count));
-  const std::uint32_t capacity = known + known / 4 + 64;
+  const std::uint32_t capacity = known + known / 16 + 64;
   buffer_.resize(capacity);
   racktel_read_request request{sizeof(racktel_read_request), group, sample_time_ns, deadline_ns,
                                reinterpret_cast<const volatile int*>(&cancel), buffer_.data(), capacity};

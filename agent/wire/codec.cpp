@@ -1,6 +1,7 @@
 #include "codec.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include <zlib.h>
@@ -43,65 +44,93 @@ std::string to_hex(const boot_id& id) {
   return out;
 }
 
-std::string encode_data_batch(const batch_header& header, const std::vector<scan>& scans,
-                              const sensor_catalog& catalog) {
-  v1::DataBatch batch;
+void data_batch_encoder::add(const scan& s, const sensor_catalog& catalog) {
+  // Running values start at 0 in every batch, so that every batch decodes on its own.
+  if (previous_.size() != catalog.sensors.size()) previous_.assign(catalog.sensors.size(), 0);
+  if (scans_ == 0) first_time_ms_ = s.time_ms;
+  v1::Scan out;
+  out.set_time_delta_ms(s.time_ms - previous_time_ms_);
+  previous_time_ms_ = s.time_ms;
+  std::uint32_t run_start = 0;
+  std::uint32_t run_length = 0;
+  std::uint32_t run_end = 0;  // one past the previous run
+  std::uint32_t position = 0;
+  for (const reading& r : s.readings) {
+    if (run_length > 0 && r.sensor == run_start + run_length) {
+      ++run_length;
+    } else {
+      if (run_length > 0) {
+        out.add_index_runs(run_start - run_end);
+        out.add_index_runs(run_length);
+        run_end = run_start + run_length;
+      }
+      run_start = r.sensor;
+      run_length = 1;
+    }
+    std::uint32_t status = r.status;
+    std::int64_t quantised = 0;
+    if (reading_has_value(status)) {
+      const double q = std::round(r.value / catalog.sensors[r.sensor].resolution);
+      if (std::isfinite(q) && std::fabs(q) <= max_quanta) {
+        quantised = static_cast<std::int64_t>(q);
+      } else {
+        status = RACKTEL_READING_ERROR;
+      }
+    }
+    if (reading_has_value(status)) {
+      out.add_values(quantised - previous_[r.sensor]);
+      previous_[r.sensor] = quantised;
+    } else {
+      out.add_values(0);
+    }
+    if (status != RACKTEL_READING_OK) {
+      out.add_status_positions(position);
+      out.add_statuses(static_cast<v1::ReadingStatus>(status));
+    }
+    ++position;
+  }
+  if (run_length > 0) {
+    out.add_index_runs(run_start - run_end);
+    out.add_index_runs(run_length);
+  }
+  // As DataBatch.scans (field 5, length-delimited) would serialise it.
+  namespace wire = google::protobuf::internal;
+  std::string field;
+  {
+    google::protobuf::io::StringOutputStream stream(&field);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.WriteTag(wire::WireFormatLite::MakeTag(v1::DataBatch::kScansFieldNumber,
+                                                 wire::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    coded.WriteVarint32(static_cast<std::uint32_t>(out.ByteSizeLong()));
+  }
+  bytes_ += field;
+  out.AppendToString(&bytes_);
+  ++scans_;
+  readings_ += s.readings.size();
+}
+
+std::string data_batch_encoder::finish(const batch_header& header) {
+  v1::DataBatch batch;  // the header fields, which come before the scans (fields 1-4, then 5)
   batch.set_catalog_version(header.catalog_version);
   batch.set_boot_id(bytes_of(header.boot));
   batch.set_sequence(header.sequence);
   batch.set_replayed(header.replayed);
-  // Running quantised value per sensor, for deltas within this batch only, so
-  // that every batch decodes on its own.
-  std::vector<std::int64_t> previous(catalog.sensors.size(), 0);
-  std::int64_t previous_time = 0;
-  for (const scan& s : scans) {
-    v1::Scan& out = *batch.add_scans();
-    out.set_time_delta_ms(s.time_ms - previous_time);
-    previous_time = s.time_ms;
-    std::uint32_t run_start = 0;
-    std::uint32_t run_length = 0;
-    std::uint32_t run_end = 0;  // one past the previous run
-    std::uint32_t position = 0;
-    for (const reading& r : s.readings) {
-      if (run_length > 0 && r.sensor == run_start + run_length) {
-        ++run_length;
-      } else {
-        if (run_length > 0) {
-          out.add_index_runs(run_start - run_end);
-          out.add_index_runs(run_length);
-          run_end = run_start + run_length;
-        }
-        run_start = r.sensor;
-        run_length = 1;
-      }
-      std::uint32_t status = r.status;
-      std::int64_t quantised = 0;
-      if (reading_has_value(status)) {
-        const double q = std::round(r.value / catalog.sensors[r.sensor].resolution);
-        if (std::isfinite(q) && std::fabs(q) <= max_quanta) {
-          quantised = static_cast<std::int64_t>(q);
-        } else {
-          status = RACKTEL_READING_ERROR;
-        }
-      }
-      if (reading_has_value(status)) {
-        out.add_values(quantised - previous[r.sensor]);
-        previous[r.sensor] = quantised;
-      } else {
-        out.add_values(0);
-      }
-      if (status != RACKTEL_READING_OK) {
-        out.add_status_positions(position);
-        out.add_statuses(static_cast<v1::ReadingStatus>(status));
-      }
-      ++position;
-    }
-    if (run_length > 0) {
-      out.add_index_runs(run_start - run_end);
-      out.add_index_runs(run_length);
-    }
-  }
-  return batch.SerializeAsString();
+  std::string bytes = batch.SerializeAsString();
+  bytes += bytes_;
+  bytes_.clear();  // its room serves the next batch, which is about as big: no regrowing every second
+  std::fill(previous_.begin(), previous_.end(), 0);
+  previous_time_ms_ = 0;
+  first_time_ms_ = 0;
+  scans_ = 0;
+  readings_ = 0;
+  return bytes;
+}
+
+std::string encode_data_batch(const batch_header& header, const std::vector<scan>& scans,
+                              const sensor_catalog& catalog) {
+  data_batch_encoder encoder;
+  for (const scan& s : scans) encoder.add(s, catalog);
+  return encoder.finish(header);
 }
 
 std::size_t decoded_batch::reading_count() const {

@@ -47,6 +47,33 @@ struct batch_header {
 std::string encode_data_batch(const batch_header& header, const std::vector<scan>& scans,
                               const sensor_catalog& catalog);
 
+// The same encoding, scan by scan as the scans arrive: a batch in hand is
+// held as its wire bytes (about 2 bytes a reading) rather than as readings
+// (16 bytes each, a second's worth of them for every sensor, and the heap
+// they leave behind each time the batch goes). finish() gives exactly the
+// bytes encode_data_batch gives for the same scans. Every scan of a batch
+// must refer to the same catalog.
+class data_batch_encoder {
+ public:
+  void add(const scan& s, const sensor_catalog& catalog);
+  bool empty() const { return scans_ == 0; }
+  std::size_t scans() const { return scans_; }
+  std::size_t readings() const { return readings_; }
+  std::int64_t first_time_ms() const { return first_time_ms_; }
+  // The DataBatch; the encoder is empty again after it.
+  std::string finish(const batch_header& header);
+  // What it holds (the bytes so far and a running value per sensor), for the memory figures.
+  std::size_t memory_bytes() const { return bytes_.capacity() + previous_.capacity() * sizeof(std::int64_t); }
+
+ private:
+  std::string bytes_;                   // the Scan messages so far, each as DataBatch field 5
+  std::vector<std::int64_t> previous_;  // running quantised value per sensor: deltas within a batch
+  std::int64_t previous_time_ms_ = 0;
+  std::int64_t first_time_ms_ = 0;
+  std::size_t scans_ = 0;
+  std::size_t readings_ = 0;
+};
+
 // What a decoder accepts from outside (a broker, a file): bytes from the
 // network must not be able to make it allocate without bound.
 struct decode_limits {

@@ -553,4 +553,5 @@ failing_severity = "critical"
                  "14:12: expected \"severity\" to be \"warning\" or \"critical\""));
   CHECK(contains(only("[[alarms]]\nmatch = \"*\"\nwarn_hi = 3\n"), "unknown key \"warn_hi\" in [alarms]"));
   CHECK(contains(only("[[alarms]]\nmatch = \"*\"\non_readings = 0\n"), "\"on_readings\" to be an integer from 1"));
+  CHECK(contains(only("[[alarms]]\nmatch = \"*\"\non_readings = 65536\n"), "\"on_readings\" to be an integer from 1 to 65535"));
 }

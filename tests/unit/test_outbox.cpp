@@ -123,16 +123,24 @@ TEST_CASE("stopping loses only what the spool does not hold") {
 
 #include "store/batch_builder.h"
 
-TEST_CASE("a batch is due when it reaches max_readings, and sequences count up") {
+TEST_CASE("a batch is due when it reaches max_readings, is held encoded, and sequences count up") {
+  sensor_catalog catalog;
+  catalog.sensors.resize(3);
+  const std::vector<scan> scans{{1000, {{0, 0, 1.0}, {1, 0, 2.0}}}, {1100, {{0, 0, 1.0}, {1, 0, 2.0}, {2, 0, 3.0}}}};
   batch_builder b(5);
   CHECK(b.empty());
-  CHECK_FALSE(b.add({1000, {{0, 0, 1.0}, {1, 0, 2.0}}}));
-  CHECK(b.add({1100, {{0, 0, 1.0}, {1, 0, 2.0}, {2, 0, 3.0}}}));
+  CHECK_FALSE(b.add(scans[0], catalog));
+  CHECK(b.add(scans[1], catalog));
   CHECK(b.readings() == 5);
-  auto scans = b.take();
-  CHECK(scans.size() == 2);
+  CHECK(b.first_time_ms() == 1000);
+  const batch_header header{7, {}, b.next_sequence(), false};
+  CHECK(header.sequence == 1);
+  // Scan by scan, the same bytes as encoding the whole batch at once.
+  CHECK(b.take(header) == encode_data_batch(header, scans, catalog));
   CHECK(b.empty());
   CHECK(b.readings() == 0);
-  CHECK(b.next_sequence() == 1);
   CHECK(b.next_sequence() == 2);
+  // The next batch starts its running values afresh: it decodes on its own.
+  b.add(scans[1], catalog);
+  CHECK(b.take(header) == encode_data_batch(header, {scans[1]}, catalog));
 }
