@@ -1,7 +1,6 @@
 #include "codec.h"
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include <zlib.h>
@@ -93,18 +92,19 @@ void data_batch_encoder::add(const scan& s, const sensor_catalog& catalog) {
     out.add_index_runs(run_start - run_end);
     out.add_index_runs(run_length);
   }
-  // As DataBatch.scans (field 5, length-delimited) would serialise it.
+  // As DataBatch.scans (field 5, length-delimited) would serialise it,
+  // written straight into the batch's bytes.
   namespace wire = google::protobuf::internal;
-  std::string field;
-  {
-    google::protobuf::io::StringOutputStream stream(&field);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.WriteTag(wire::WireFormatLite::MakeTag(v1::DataBatch::kScansFieldNumber,
-                                                 wire::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    coded.WriteVarint32(static_cast<std::uint32_t>(out.ByteSizeLong()));
-  }
-  bytes_ += field;
-  out.AppendToString(&bytes_);
+  using google::protobuf::io::CodedOutputStream;
+  const std::uint32_t tag = wire::WireFormatLite::MakeTag(v1::DataBatch::kScansFieldNumber,
+                                                          wire::WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  const auto size = static_cast<std::uint32_t>(out.ByteSizeLong());
+  const std::size_t at = bytes_.size();
+  bytes_.resize(at + CodedOutputStream::VarintSize32(tag) + CodedOutputStream::VarintSize32(size) + size);
+  auto* p = reinterpret_cast<std::uint8_t*>(bytes_.data() + at);
+  p = CodedOutputStream::WriteVarint32ToArray(tag, p);
+  p = CodedOutputStream::WriteVarint32ToArray(size, p);
+  out.SerializeWithCachedSizesToArray(p);
   ++scans_;
   readings_ += s.readings.size();
 }
