@@ -91,7 +91,7 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
     if (!s.raised && s.pending_level == 0 && s.failing_since_ms == 0 && s.maintenance == 0) continue;
     carried c{s, {}, limit_sets_[s.limits].rule};
     if (const raised_pair* r = raised(i)) c.alarms = *r;
-    previous.emplace(std::string(key(i)), std::move(c));
+    previous.emplace(key(i), std::move(c));
   }
 
   std::vector<sensor_state> next(sensors.size());
@@ -106,7 +106,7 @@ void alarm_engine::configure(const std::vector<sensor_meta>& sensors, const std:
   for (std::size_t i = 0; i < sensors.size(); ++i) {
     sensor_state& s = sensors_[i];
     raised_pair alarms;
-    if (auto it = previous.find(std::string(key(i))); it != previous.end()) {
+    if (auto it = previous.empty() ? previous.end() : previous.find(key(i)); it != previous.end()) {
       s = it->second.state;
       alarms = std::move(it->second.alarms);
       previous.erase(it);

@@ -25,7 +25,6 @@ class batch_builder {
   bool empty() const { return encoder_.empty(); }
   std::size_t readings() const { return encoder_.readings(); }
   std::int64_t first_time_ms() const { return encoder_.first_time_ms(); }
-  std::size_t memory_bytes() const { return encoder_.memory_bytes(); }
 
   // The batch's DataBatch bytes; the builder is empty again.
   std::string take(const batch_header& header) { return encoder_.finish(header); }

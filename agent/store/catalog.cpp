@@ -12,7 +12,7 @@
 namespace racktel {
 
 location_labels parse_location(std::string_view text) {
-  location_labels labels;
+  std::vector<std::pair<std::string_view, std::string_view>> labels;
   while (!text.empty()) {
     const std::size_t comma = text.find(',');
     const std::string_view part = text.substr(0, comma);
@@ -23,16 +23,26 @@ location_labels parse_location(std::string_view text) {
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
-  return labels;
+  return location_labels::from_pairs(labels);
 }
 
-state_names::state_names(const list& names) {
-  for (const auto& [value, word] : names) pairs_.emplace_back(std::to_string(value), word);
+namespace {
+
+// Values as decimal text beside their words, for location_labels::from_pairs.
+template <class Names>
+std::vector<std::pair<std::string, std::string_view>> as_text_pairs(const Names& names) {
+  std::vector<std::pair<std::string, std::string_view>> pairs;
+  pairs.reserve(names.size());
+  for (const auto& [value, word] : names) pairs.emplace_back(std::to_string(value), word);
+  return pairs;
 }
 
-state_names::state_names(std::initializer_list<std::pair<std::int64_t, std::string_view>> names) {
-  for (const auto& [value, word] : names) pairs_.emplace_back(std::to_string(value), word);
-}
+}  // namespace
+
+state_names::state_names(const list& names) : pairs_(location_labels::from_pairs(as_text_pairs(names))) {}
+
+state_names::state_names(std::initializer_list<std::pair<std::int64_t, std::string_view>> names)
+    : pairs_(location_labels::from_pairs(as_text_pairs(names))) {}
 
 state_names::value_type state_names::iterator::operator*() const {
   const auto [value_text, word] = *at_;

@@ -59,21 +59,24 @@ class location_labels {
   };
 
   location_labels() = default;
-  location_labels(std::initializer_list<std::pair<std::string_view, std::string_view>> labels) {
-    for (const auto& [k, v] : labels) emplace_back(k, v);
-  }
-  explicit location_labels(const std::vector<std::pair<std::string, std::string>>& labels) {
-    for (const auto& [k, v] : labels) emplace_back(k, v);
-  }
+  location_labels(std::initializer_list<std::pair<std::string_view, std::string_view>> labels)
+      : location_labels(from_pairs(labels)) {}
+  explicit location_labels(const std::vector<std::pair<std::string, std::string>>& labels)
+      : location_labels(from_pairs(labels)) {}
 
-  // A key or value holding a NUL or a unit separator is cut there (labels
-  // come from C strings and checked text, neither of which has them).
+  // Labels from (key, value) pairs of anything that reads as a string_view,
+  // made in one allocation (emplace_back makes a new text each time).
+  template <class Pairs>
+  static location_labels from_pairs(const Pairs& pairs) {
+    std::string text;
+    for (const auto& [key, value] : pairs) append(text, key, value);
+    location_labels labels;
+    labels.text_ = shared_text(text);
+    return labels;
+  }
   void emplace_back(std::string_view key, std::string_view value) {
     std::string text = text_.str();
-    for (std::string_view part : {key, value}) {
-      text.append(part.substr(0, std::min(part.find('\0'), part.find(separator))));
-      text.push_back(separator);
-    }
+    append(text, key, value);
     text_ = shared_text(text);
   }
   // The same labels, sharing their text with every other made by `pool`.
@@ -97,6 +100,14 @@ class location_labels {
 
  private:
   static constexpr char separator = '\x1f';
+  // A key or value holding a NUL or a unit separator is cut there (labels
+  // come from C strings and checked text, neither of which has them).
+  static void append(std::string& text, std::string_view key, std::string_view value) {
+    for (std::string_view part : {key, value}) {
+      text.append(part.substr(0, std::min(part.find('\0'), part.find(separator))));
+      text.push_back(separator);
+    }
+  }
   shared_text text_;  // key 0x1f value 0x1f key 0x1f value 0x1f ...
 };
 

@@ -418,6 +418,7 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
   out.catalog.sensors.reserve(static_cast<std::size_t>(in.sensors_size()));
   out.interval_ms.reserve(static_cast<std::size_t>(in.sensors_size()));
   text_pool shared;  // a catalog names a few drivers, units, places and state lists many times
+  std::vector<std::pair<std::string_view, std::string_view>> location;  // one sensor's labels, reused
   for (int i = 0; i < in.sensors_size(); ++i) {
     const v1::Sensor& s = in.sensors(i);
     const std::string where = "sensor " + std::to_string(i) + ": ";
@@ -437,13 +438,15 @@ std::optional<decoded_catalog> decode_catalog(std::string_view bytes, const deco
     m.name = s.name();
     m.kind = static_cast<std::uint32_t>(s.kind());
     m.unit = shared.get(s.unit());
+    location.clear();
     for (const auto& label : s.location()) {
       if (label.key().size() > limits.max_string_bytes || label.value().size() > limits.max_string_bytes) {
         return fail(where + "a location label is longer than the limit of " + std::to_string(limits.max_string_bytes) +
                     " bytes");
       }
-      m.location.emplace_back(label.key(), label.value());
+      location.emplace_back(label.key(), label.value());
     }
+    m.location = location_labels::from_pairs(location);
     m.location.share(shared);
     m.resolution = std::isfinite(s.resolution()) && s.resolution() > 0 ? s.resolution() : 1.0;
     if (s.has_warn_low()) m.warn_low = s.warn_low();

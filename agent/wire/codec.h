@@ -57,13 +57,10 @@ class data_batch_encoder {
  public:
   void add(const scan& s, const sensor_catalog& catalog);
   bool empty() const { return scans_ == 0; }
-  std::size_t scans() const { return scans_; }
   std::size_t readings() const { return readings_; }
   std::int64_t first_time_ms() const { return first_time_ms_; }
   // The DataBatch; the encoder is empty again after it.
   std::string finish(const batch_header& header);
-  // What it holds (the bytes so far and a running value per sensor), for the memory figures.
-  std::size_t memory_bytes() const { return bytes_.capacity() + previous_.capacity() * sizeof(std::int64_t); }
 
  private:
   std::string bytes_;                   // the Scan messages so far, each as DataBatch field 5
